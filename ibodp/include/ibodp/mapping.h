@@ -1,0 +1,48 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// An mmap()ed range owned by RAII: the memory an ODP MR covers.
+#ifndef IBODP_MAPPING_H_
+#define IBODP_MAPPING_H_
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace ibodp {
+
+size_t PageSize();
+
+class Mapping {
+ public:
+  // Anonymous private read-write memory of `length` bytes (rounded up to
+  // pages). Throws Error on failure or length 0.
+  static Mapping Anonymous(size_t length);
+
+  // mmap(addr_hint, length, prot, flags, fd, offset); throws on failure.
+  Mapping(void* addr_hint, size_t length, int prot, int flags, int fd,
+          off_t offset);
+  Mapping(Mapping&& other) noexcept;
+  Mapping& operator=(Mapping&& other) noexcept;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping();
+
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  std::span<uint8_t> bytes() const { return {data_, size_}; }
+
+  // Gives up ownership without unmapping (e.g. after munmap by a test).
+  void Release();
+
+ private:
+  Mapping() = default;
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace ibodp
+
+#endif  // IBODP_MAPPING_H_

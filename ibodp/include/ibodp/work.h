@@ -1,0 +1,42 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// Posting work requests and polling completions from one thread.
+#ifndef IBODP_WORK_H_
+#define IBODP_WORK_H_
+
+#include <infiniband/verbs.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace ibodp {
+
+struct RemoteBuffer {
+  uint64_t addr = 0;
+  uint32_t rkey = 0;
+};
+
+// Posts one signaled RDMA READ or WRITE of `local` to or from `remote`.
+void PostRdma(ibv_qp* qp, ibv_wr_opcode opcode, const ibv_sge& local,
+              const RemoteBuffer& remote, uint64_t wr_id);
+
+// Busy-polls `cq` until one completion arrives. Returns it whatever its
+// status; throws Error on a poll failure or after `timeout`.
+ibv_wc PollOne(ibv_cq* cq, std::chrono::milliseconds timeout);
+
+// Throws Error("<what>: completion status <name> (<n>), vendor error ...")
+// unless `wc` succeeded.
+void RequireSuccess(const ibv_wc& wc, const std::string& what);
+
+// Posts, waits and requires success: one synchronous RDMA operation.
+void RdmaSync(ibv_qp* qp, ibv_cq* cq, ibv_wr_opcode opcode,
+              const ibv_sge& local, const RemoteBuffer& remote,
+              std::chrono::milliseconds timeout);
+
+std::string OpcodeName(ibv_wr_opcode opcode);
+
+}  // namespace ibodp
+
+#endif  // IBODP_WORK_H_

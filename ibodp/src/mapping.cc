@@ -1,0 +1,63 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+#include "ibodp/mapping.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+
+#include "ibodp/error.h"
+
+namespace ibodp {
+
+size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
+
+Mapping Mapping::Anonymous(size_t length) {
+  return Mapping(nullptr, length, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+Mapping::Mapping(void* addr_hint, size_t length, int prot, int flags, int fd,
+                 off_t offset) {
+  if (length == 0) {
+    throw Error("mmap: length 0; a mapping needs at least one page");
+  }
+  const size_t page = PageSize();
+  const size_t rounded = (length + page - 1) / page * page;
+  void* p = mmap(addr_hint, rounded, prot, flags, fd, offset);
+  if (p == MAP_FAILED) {
+    ThrowErrno("mmap(" + std::to_string(rounded) + " bytes)", errno);
+  }
+  data_ = static_cast<uint8_t*>(p);
+  size_ = rounded;
+}
+
+Mapping::Mapping(Mapping&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+Mapping& Mapping::operator=(Mapping&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) {
+      munmap(data_, size_);
+    }
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+Mapping::~Mapping() {
+  if (data_ != nullptr) {
+    munmap(data_, size_);
+  }
+}
+
+void Mapping::Release() {
+  data_ = nullptr;
+  size_ = 0;
+}
+
+}  // namespace ibodp

@@ -1,0 +1,81 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+#include "ibodp/work.h"
+
+#include <string>
+
+#include "ibodp/error.h"
+
+namespace ibodp {
+
+void PostRdma(ibv_qp* qp, ibv_wr_opcode opcode, const ibv_sge& local,
+              const RemoteBuffer& remote, uint64_t wr_id) {
+  ibv_sge sge = local;
+  ibv_send_wr wr = {};
+  wr.wr_id = wr_id;
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  wr.opcode = opcode;
+  wr.send_flags = IBV_SEND_SIGNALED;
+  wr.wr.rdma.remote_addr = remote.addr;
+  wr.wr.rdma.rkey = remote.rkey;
+  ibv_send_wr* bad = nullptr;
+  const int rc = ibv_post_send(qp, &wr, &bad);
+  if (rc != 0) {
+    ThrowErrno("ibv_post_send(" + OpcodeName(opcode) + ", " +
+                   std::to_string(local.length) + " bytes)",
+               rc);
+  }
+}
+
+ibv_wc PollOne(ibv_cq* cq, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  ibv_wc wc = {};
+  for (;;) {
+    const int n = ibv_poll_cq(cq, 1, &wc);
+    if (n < 0) {
+      throw Error("ibv_poll_cq failed with " + std::to_string(n));
+    }
+    if (n == 1) {
+      return wc;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw Error("no completion within " + std::to_string(timeout.count()) +
+                  " ms: the device or its kernel driver stopped progressing");
+    }
+  }
+}
+
+void RequireSuccess(const ibv_wc& wc, const std::string& what) {
+  if (wc.status != IBV_WC_SUCCESS) {
+    throw Error(what + ": completion status " + ibv_wc_status_str(wc.status) +
+                " (" + std::to_string(wc.status) + "), vendor error " +
+                std::to_string(wc.vendor_err));
+  }
+}
+
+void RdmaSync(ibv_qp* qp, ibv_cq* cq, ibv_wr_opcode opcode,
+              const ibv_sge& local, const RemoteBuffer& remote,
+              std::chrono::milliseconds timeout) {
+  PostRdma(qp, opcode, local, remote, /*wr_id=*/1);
+  RequireSuccess(PollOne(cq, timeout), OpcodeName(opcode));
+}
+
+std::string OpcodeName(ibv_wr_opcode opcode) {
+  switch (opcode) {
+    case IBV_WR_RDMA_READ:
+      return "RDMA READ";
+    case IBV_WR_RDMA_WRITE:
+      return "RDMA WRITE";
+    case IBV_WR_SEND:
+      return "SEND";
+    case IBV_WR_ATOMIC_FETCH_AND_ADD:
+      return "ATOMIC FETCH_AND_ADD";
+    case IBV_WR_ATOMIC_CMP_AND_SWP:
+      return "ATOMIC CMP_AND_SWP";
+    default:
+      return "opcode " + std::to_string(opcode);
+  }
+}
+
+}  // namespace ibodp

@@ -1,0 +1,35 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+#include "ibodp/mapping.h"
+
+#include <gtest/gtest.h>
+
+#include <utility>
+
+#include "ibodp/error.h"
+
+namespace ibodp {
+namespace {
+
+TEST(Mapping, RoundsUpToPages) {
+  Mapping m = Mapping::Anonymous(PageSize() + 1);
+  EXPECT_EQ(m.size(), 2 * PageSize());
+  m.data()[m.size() - 1] = 42;  // Writable through the last byte.
+  EXPECT_EQ(m.data()[m.size() - 1], 42);
+}
+
+TEST(Mapping, ZeroLengthIsAnError) {
+  EXPECT_THROW(Mapping::Anonymous(0), Error);
+}
+
+TEST(Mapping, MoveTransfersOwnership) {
+  Mapping a = Mapping::Anonymous(PageSize());
+  uint8_t* p = a.data();
+  Mapping b = std::move(a);
+  EXPECT_EQ(b.data(), p);
+  EXPECT_EQ(a.data(), nullptr);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(a.size(), 0u);
+}
+
+}  // namespace
+}  // namespace ibodp
