@@ -1,0 +1,88 @@
+#!/bin/sh
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+#
+# PID 1 of the odplab guest. The root is the host's, read-only over 9p.
+# Kernel arguments it reads: ibodp.out=DIR (the writable results share,
+# mounted at the same path as on the host) and ibodp.keep=P1,P2 (host paths
+# under /tmp that must stay visible above the guest's own tmpfs /tmp).
+# It writes DIR/status (the command's exit status) and DIR/dmesg.txt, then
+# powers the VM off. The host reads the status; no status means the guest
+# died before the command ended.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/tmp LANG=C.UTF-8
+
+say() { echo "ibodp-guest: $*" > /dev/console; }
+
+arg() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" /proc/cmdline; }
+
+power_off() {
+	sync
+	# tinyconfig has no ACPI: reboot with -no-reboot ends QEMU.
+	echo b > /proc/sysrq-trigger
+	sleep 10
+}
+
+fail_setup() {
+	say "setup failed: $*"
+	[ -n "$out" ] && [ -d "$out" ] && echo "setup failed: $*" > "$out/setup-error"
+	power_off
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs -o mode=755 run /run
+mkdir -p /run/host-tmp /run/mount
+mount --bind /tmp /run/host-tmp
+mount -t tmpfs -o mode=1777 tmp /tmp
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs -o mode=1777 shm /dev/shm
+mount -t devpts devpts /dev/pts 2>/dev/null
+
+out=$(arg ibodp.out)
+keep=$(arg ibodp.keep)
+variant=$(arg ibodp.variant)
+
+# Host paths under /tmp (project, cwd) stay reachable at the same path.
+for p in $(echo "$keep" | tr ',' ' '); do
+	case "$p" in
+	/tmp/*)
+		mkdir -p "$p" && mount --bind "/run/host-tmp/${p#/tmp/}" "$p" ||
+			fail_setup "cannot bind $p"
+		;;
+	esac
+done
+
+[ -n "$out" ] || fail_setup "no ibodp.out= on the kernel command line"
+mkdir -p "$out" 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ibodp_out "$out" ||
+	fail_setup "cannot mount the results share at $out"
+
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+hostname "odplab-$variant" 2>/dev/null
+
+# Soft-RoCE on the dummy netdev: packets to our own MAC loop back in rxe.
+ip link set lo up
+ip link set dummy0 up || fail_setup "no dummy0 (CONFIG_DUMMY missing?)"
+rdma link add rxe0 type rxe netdev dummy0 ||
+	fail_setup "rdma link add rxe0 failed (CONFIG_RDMA_RXE missing?)"
+port=/sys/class/infiniband/rxe0/ports/1
+i=0
+until grep -q ACTIVE "$port/state" 2>/dev/null &&
+	! grep -q '^0000:0000:0000:0000:0000:0000:0000:0000$' "$port/gids/0" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && fail_setup "rxe0 not ACTIVE with a GID after 30 s: $(cat $port/state 2>&1)"
+	sleep 0.1
+done
+say "rxe0 $(cat $port/state), gid0 $(cat $port/gids/0)"
+
+say "running $out/command.sh"
+echo "ibodp-guest: ===== command start =====" > /dev/console
+/bin/sh "$out/command.sh" > /dev/console 2>&1 < /dev/null
+rc=$?
+echo "ibodp-guest: ===== command end, status $rc =====" > /dev/console
+dmesg > "$out/dmesg.txt" 2>&1
+echo "$rc" > "$out/status"
+power_off

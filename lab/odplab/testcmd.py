@@ -1,0 +1,148 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""`odplab test`: host unit tests, lab self-checks and in-guest tests."""
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import kernel as kernel_mod
+from .common import PROJECT_ROOT, LabError, info, results_dir, step
+from .vm import EXIT_GUEST_DIED, EXIT_TIMEOUT, VmOptions, run_in_vm
+
+BUILD_DIR = PROJECT_ROOT / "build"
+GUEST_TESTS = BUILD_DIR / "tests" / "guest" / "ibodp_guest_tests"
+
+
+@dataclass
+class Tally:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list = field(default_factory=list)
+    skips: list = field(default_factory=list)
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            info(f"PASS {name}")
+        else:
+            self.failed += 1
+            self.failures.append(f"{name}: {detail}")
+            info(f"FAIL {name}: {detail}")
+
+
+def build_userspace():
+    step(f"building the C++ tree in {BUILD_DIR}")
+    for cmd in (["cmake", "-S", PROJECT_ROOT, "-B", BUILD_DIR,
+                 "-DCMAKE_BUILD_TYPE=RelWithDebInfo"],
+                ["cmake", "--build", BUILD_DIR, "-j2"]):
+        proc = subprocess.run([str(c) for c in cmd], capture_output=True,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise LabError(f"{' '.join(str(c) for c in cmd)} failed:\n"
+                           + (proc.stdout + proc.stderr)[-4000:])
+
+
+def host_tests(tally):
+    step("host unit tests (ctest)")
+    proc = subprocess.run(["ctest", "--test-dir", str(BUILD_DIR),
+                           "--output-on-failure"], capture_output=True,
+                          text=True, check=False)
+    print(proc.stdout[-6000:], end="", flush=True)
+    m = re.search(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)",
+                  proc.stdout)
+    if not m:
+        tally.check("ctest", False, "no ctest summary line:\n"
+                    + proc.stderr[-2000:])
+        return
+    failed, total = int(m.group(2)), int(m.group(3))
+    tally.passed += total - failed
+    tally.failed += failed
+    if failed:
+        tally.failures.append(f"ctest: {failed} of {total} host tests failed")
+
+
+def _vm(source, variant, argv, out_name, timeout, echo=True):
+    kern = kernel_mod.ensure_kernel(source, variant)
+    out = results_dir() / "test" / out_name
+    opts = VmOptions(timeout=timeout, boot_timeout=min(timeout, 180.0),
+                     echo=echo)
+    return run_in_vm(kern, argv, variant, out_dir=out, opts=opts)
+
+
+def lab_selftests(source, tally):
+    """The VM runner itself: exit status, failure, panic, timeout."""
+    step("lab self-checks on the pristine kernel")
+    r = _vm(source, "pristine", ["true"], "selftest-true", 300)
+    tally.check("vm run -- true exits 0", r.exit_code == 0, r.message)
+    r = _vm(source, "pristine", ["sh", "-c", "exit 7"], "selftest-exit7", 300)
+    tally.check("vm run -- exit 7 carries status 7 back", r.exit_code == 7,
+                f"got {r.exit_code}: {r.message}")
+    r = _vm(source, "pristine", ["sh", "-c", "echo c > /proc/sysrq-trigger"],
+            "selftest-panic", 300, echo=False)
+    tally.check("a guest panic fails the run with the console tail",
+                r.exit_code == EXIT_GUEST_DIED and "Kernel panic" in r.message,
+                f"got {r.exit_code}: {r.message[-500:]}")
+    r = _vm(source, "pristine", ["sleep", "600"], "selftest-timeout", 60,
+            echo=False)
+    tally.check("a hung guest command ends at the timeout",
+                r.exit_code == EXIT_TIMEOUT, f"got {r.exit_code}")
+
+
+def guest_tests(source, variant, tally):
+    step(f"in-guest tests on the {variant} kernel")
+    out_json = results_dir() / "test" / f"guest-{variant}" / "gtest.json"
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.unlink(missing_ok=True)
+    r = _vm(source, variant, [str(GUEST_TESTS),
+                              f"--gtest_output=json:{out_json}"],
+            f"guest-{variant}", 900)
+    if not out_json.exists():
+        tally.check(f"{variant}: guest tests ran", False, r.message)
+        return
+    report = json.loads(out_json.read_text())
+    for suite in report.get("testsuites", []):
+        for test in suite.get("testsuite", []):
+            name = f"{variant}: {suite['name']}.{test['name']}"
+            if test.get("result") == "SKIPPED" or test.get("skipped"):
+                tally.skipped += 1
+                msg = "; ".join(f.get("failure", "") for f in
+                                test.get("failures", [])) or test.get(
+                                    "skipped", {}).get("message", "")
+                tally.skips.append(f"{name}: {msg}")
+                info(f"SKIP {name}: {msg}")
+                continue
+            fails = test.get("failures", [])
+            tally.check(name, not fails,
+                        "; ".join(f.get("failure", "") for f in fails))
+    # The run as a whole: a splat or a non-zero exit fails even if every
+    # test passed.
+    tally.check(f"{variant}: guest run clean (status 0, no splat)",
+                r.exit_code == 0, r.message)
+
+
+def run_all(source, variants, selftests=True):
+    tally = Tally()
+    build_userspace()
+    host_tests(tally)
+    for v in variants:
+        kernel_mod.ensure_kernel(source, v)
+    if selftests:
+        lab_selftests(source, tally)
+    for v in variants:
+        guest_tests(source, v, tally)
+    step("summary")
+    for f in tally.failures:
+        info(f"FAILED {f}")
+    for s in tally.skips:
+        info(f"skipped {s}")
+    print(f"odplab: {tally.passed} passed, {tally.failed} failed, "
+          f"{tally.skipped} skipped", flush=True)
+    return 0 if tally.failed == 0 else 1
+
+
+def results_path():
+    return Path(results_dir()) / "test"

@@ -1,0 +1,250 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Booting a lab kernel under QEMU and running one command in it."""
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from . import splat
+from .common import PROJECT_ROOT, LabError, info, step, tail_file
+
+INIT = PROJECT_ROOT / "lab" / "guest" / "init.sh"
+START_MARK = "ibodp-guest: ===== command start ====="
+END_MARK = "ibodp-guest: ===== command end"
+# Environment passed through to the guest command.
+PASS_ENV_PREFIXES = ("IBODP_", "GTEST_", "GLOG_")
+
+EXIT_SPLAT = 3
+EXIT_TIMEOUT = 124
+EXIT_GUEST_DIED = 125
+
+
+@dataclass
+class VmOptions:
+    memory: str = "2G"
+    cpus: int = 2
+    timeout: float = 900.0       # whole run, seconds
+    boot_timeout: float = 180.0  # until the command starts
+    echo: bool = True            # print the command's output live
+    extra_append: list = field(default_factory=list)
+
+
+@dataclass
+class VmResult:
+    exit_code: int
+    status: int | None       # the command's own status, if it ended
+    out_dir: Path
+    message: str             # empty on success
+    splats: list
+
+
+def default_out_dir(variant):
+    from .common import results_dir  # pylint: disable=import-outside-toplevel
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = results_dir() / "vm" / f"{stamp}-{variant}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}.{n}")
+    return out
+
+
+def _accel():
+    if os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return ["-accel", "kvm", "-cpu", "host"]
+    return ["-accel", "tcg"]
+
+
+def _check_path(p, what):
+    if any(c.isspace() or c == "," for c in str(p)):
+        raise LabError(f"{what} {p} contains a space or comma, which the "
+                       "kernel command line and QEMU's -fsdev cannot carry; "
+                       "use a path without them")
+
+
+def _write_command(out_dir, argv, cwd):
+    lines = ["# written by odplab vm run", "set -e", f"cd {shlex.quote(cwd)}"]
+    for k, v in sorted(os.environ.items()):
+        if k.startswith(PASS_ENV_PREFIXES):
+            lines.append(f"export {k}={shlex.quote(v)}")
+    lines.append("exec " + shlex.join(argv))
+    (out_dir / "command.sh").write_text("\n".join(lines) + "\n")
+
+
+def _host_tmp_paths(argv):
+    """Directories of host files under /tmp named by the command: the
+    guest has its own tmpfs /tmp, so these are bound into it."""
+    dirs = set()
+    for a in argv:
+        p = Path(a)
+        if p.is_absolute() and str(p).startswith("/tmp/") and p.exists():
+            d = p if p.is_dir() else p.parent
+            if str(d) != "/tmp":
+                _check_path(d, "path")
+                dirs.add(str(d))
+    return dirs
+
+
+def qemu_command(kernel, out_dir, variant, keep, opts):
+    append = [
+        "console=ttyS0", "root=rootfs", "rootfstype=9p",
+        "rootflags=trans=virtio,version=9p2000.L,msize=262144", "ro",
+        f"init={INIT}", "reboot=t", "panic=-1",
+        "sysctl.kernel.hung_task_timeout_secs=60",
+        f"ibodp.out={out_dir}", f"ibodp.variant={variant}",
+        f"ibodp.keep={','.join(keep)}", *opts.extra_append,
+    ]
+    return [
+        "qemu-system-x86_64", *_accel(), "-m", opts.memory,
+        "-smp", str(opts.cpus), "-display", "none", "-monitor", "none",
+        "-serial", f"file:{out_dir / 'console.log'}", "-no-reboot",
+        "-nic", "none", "-kernel", str(kernel.bzimage),
+        "-append", " ".join(append),
+        "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,"
+        "multidevs=remap",
+        "-device", "virtio-9p-pci,fsdev=root,mount_tag=rootfs",
+        "-fsdev", f"local,id=out,path={out_dir},security_model=none,"
+        "multidevs=remap",
+        "-device", "virtio-9p-pci,fsdev=out,mount_tag=ibodp_out",
+    ]
+
+
+class _ConsoleFollower:
+    """Reads console.log as it grows; echoes the command's part of it."""
+
+    def __init__(self, path, echo):
+        self.path = path
+        self.echo = echo
+        self.started = False
+        self.ended = False
+        self._pos = 0
+        self._partial = ""
+
+    def poll(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._pos)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        self._pos += len(data)
+        text = self._partial + data.decode("utf-8", "replace")
+        lines = text.split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            line = line.rstrip("\r")
+            if START_MARK in line:
+                self.started = True
+                continue
+            if END_MARK in line:
+                self.started = False
+                self.ended = True
+            if self.started and self.echo:
+                print(f"  | {line}", flush=True)
+
+
+def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
+    opts = opts or VmOptions()
+    if shutil.which("qemu-system-x86_64") is None:
+        raise LabError("qemu-system-x86_64 not found: apt-get install "
+                       "qemu-system-x86 (or run ./odplab setup as root)")
+    if not argv:
+        raise LabError("no command given: odplab vm run --variant V -- CMD")
+    cwd = str(Path(cwd or os.getcwd()).resolve())
+    out_dir = Path(out_dir or default_out_dir(variant)).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for p, what in ((out_dir, "results directory"), (cwd, "working directory"),
+                    (PROJECT_ROOT, "project directory")):
+        _check_path(p, what)
+    keep = sorted({str(PROJECT_ROOT), cwd, *_host_tmp_paths(argv)})
+    _write_command(out_dir, argv, cwd)
+    for stale in ("status", "dmesg.txt", "setup-error", "console.log"):
+        (out_dir / stale).unlink(missing_ok=True)
+    cmd = qemu_command(kernel, out_dir, variant, keep, opts)
+    (out_dir / "qemu-command.txt").write_text(shlex.join(cmd) + "\n")
+    step(f"booting {kernel.manifest.get('kernelrelease', '?')} ({variant}) "
+         f"under QEMU {'KVM' if 'kvm' in cmd else 'TCG'}; results in "
+         f"{out_dir}")
+    info(f"running: {shlex.join(argv)}")
+    follower = _ConsoleFollower(out_dir / "console.log", opts.echo)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                            stdout=open(out_dir / "qemu.log", "wb"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    timed_out = None
+    try:
+        while proc.poll() is None:
+            time.sleep(0.2)
+            follower.poll()
+            elapsed = time.monotonic() - t0
+            if (not follower.started and not follower.ended
+                    and elapsed > opts.boot_timeout):
+                timed_out = (f"the guest did not start the command within "
+                             f"{opts.boot_timeout:.0f}s of boot")
+            elif elapsed > opts.timeout:
+                timed_out = f"the run exceeded its {opts.timeout:.0f}s timeout"
+            if timed_out:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                break
+    except KeyboardInterrupt:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    follower.poll()
+    return _result(out_dir, proc.returncode, timed_out,
+                   time.monotonic() - t0)
+
+
+def _result(out_dir, qemu_rc, timed_out, seconds):
+    console = out_dir / "console.log"
+    status_file = out_dir / "status"
+    status = None
+    if status_file.exists():
+        try:
+            status = int(status_file.read_text().strip())
+        except ValueError:
+            status = None
+    texts = []
+    for name in ("console.log", "dmesg.txt"):
+        p = out_dir / name
+        if p.exists():
+            texts.append((name, p.read_text(errors="replace")))
+    splats = []
+    for name, text in texts:
+        found = splat.find_splats(text)
+        if found:
+            splats.append((name, found))
+    tail = tail_file(console, 40)
+    setup_error = out_dir / "setup-error"
+    if timed_out:
+        return VmResult(EXIT_TIMEOUT, status, out_dir,
+                        f"{timed_out}. Console tail ({console}):\n{tail}",
+                        splats)
+    if status is None:
+        why = (setup_error.read_text().strip() if setup_error.exists() else
+               f"QEMU exited ({qemu_rc}) before the command finished: the "
+               "kernel panicked, or it never reached the command")
+        qemu_log = tail_file(out_dir / "qemu.log", 5)
+        return VmResult(EXIT_GUEST_DIED, None, out_dir,
+                        f"{why}. Console tail ({console}):\n{tail}"
+                        + (f"\nQEMU said:\n{qemu_log}" if qemu_log.strip()
+                           and "missing" not in qemu_log else ""), splats)
+    if splats:
+        detail = "\n".join(splat.describe(found, out_dir / name)
+                           for name, found in splats)
+        return VmResult(status or EXIT_SPLAT, status, out_dir,
+                        f"kernel splat in the guest (command status {status})"
+                        f":\n{detail}", splats)
+    if status != 0:
+        return VmResult(status, status, out_dir,
+                        f"the guest command exited with status {status} "
+                        f"after {seconds:.0f}s", splats)
+    return VmResult(0, 0, out_dir, "", splats)
