@@ -22,8 +22,9 @@ using DeviceList = std::unique_ptr<ibv_device*, DeviceListDeleter>;
 DeviceList GetDeviceList(int* count) {
   DeviceList list(ibv_get_device_list(count));
   if (!list) {
-    throw Error(ErrnoMessage(
-        "no RDMA device found: ibv_get_device_list failed", errno) +
+    throw Error(
+        ErrnoMessage("no RDMA device found: ibv_get_device_list failed",
+                     errno) +
         "; the kernel needs CONFIG_INFINIBAND_USER_ACCESS (ib_uverbs) and an "
         "RDMA driver: load mlx5_ib, add Soft-RoCE with `rdma link add rxe0 "
         "type rxe netdev IFACE`, or run in the lab guest with `./odplab vm "
@@ -50,6 +51,7 @@ std::vector<std::string> ListDevices() {
   int count = 0;
   DeviceList list = GetDeviceList(&count);
   std::vector<std::string> names;
+  names.reserve(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     names.emplace_back(ibv_get_device_name(list.get()[i]));
   }
@@ -67,6 +69,7 @@ Device::Device(const std::string& name) {
   }
   ibv_device* found = nullptr;
   std::vector<std::string> names;
+  names.reserve(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
     ibv_device* d = list.get()[i];
     names.emplace_back(ibv_get_device_name(d));
@@ -75,8 +78,8 @@ Device::Device(const std::string& name) {
     }
   }
   if (!found) {
-    throw Error("RDMA device '" + name + "' not found; devices present: " +
-                JoinNames(names));
+    throw Error("RDMA device '" + name +
+                "' not found; devices present: " + JoinNames(names));
   }
   name_ = ibv_get_device_name(found);
   ctx_.reset(ibv_open_device(found));

@@ -41,8 +41,8 @@ void Modify(ibv_qp* qp, ibv_qp_attr* attr, int mask, const char* step) {
   }
 }
 
-void Connect(ibv_qp* qp, uint32_t dest_qp_num, const ibv_gid& gid,
-             ibv_mtu mtu, const LoopbackOptions& opts) {
+void Connect(ibv_qp* qp, uint32_t dest_qp_num, const ibv_gid& gid, ibv_mtu mtu,
+             const LoopbackOptions& opts) {
   ibv_qp_attr attr = {};
   attr.qp_state = IBV_QPS_INIT;
   attr.pkey_index = 0;
@@ -78,8 +78,8 @@ void Connect(ibv_qp* qp, uint32_t dest_qp_num, const ibv_gid& gid,
   attr.sq_psn = kInitialPsn;
   attr.max_rd_atomic = opts.max_rd_atomic;
   Modify(qp, &attr,
-         IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT |
-             IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC,
+         IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+             IBV_QP_SQ_PSN | IBV_QP_MAX_QP_RD_ATOMIC,
          "RTS");
 }
 

@@ -52,8 +52,7 @@ ProtectionDomain AllocPd(const Device& dev) {
 }
 
 CompletionQueue CreateCq(const Device& dev, int depth) {
-  CompletionQueue cq(
-      ibv_create_cq(dev.context(), depth, nullptr, nullptr, 0));
+  CompletionQueue cq(ibv_create_cq(dev.context(), depth, nullptr, nullptr, 0));
   if (!cq) {
     ThrowErrno("ibv_create_cq(" + dev.name() + ", depth " +
                    std::to_string(depth) + ")",

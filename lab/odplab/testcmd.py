@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import kernel as kernel_mod
 from .common import PROJECT_ROOT, LabError, info, results_dir, step
@@ -97,7 +96,7 @@ def guest_tests(source, variant, tally):
     out_json = results_dir() / "test" / f"guest-{variant}" / "gtest.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.unlink(missing_ok=True)
-    r = _vm(source, variant, [str(GUEST_TESTS),
+    r = _vm(source, variant, [str(GUEST_TESTS), "--gtest_color=no",
                               f"--gtest_output=json:{out_json}"],
             f"guest-{variant}", 900)
     if not out_json.exists():
@@ -143,6 +142,3 @@ def run_all(source, variants, selftests=True):
           f"{tally.skipped} skipped", flush=True)
     return 0 if tally.failed == 0 else 1
 
-
-def results_path():
-    return Path(results_dir()) / "test"

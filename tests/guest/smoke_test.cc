@@ -38,8 +38,7 @@ TEST(Smoke, PortIsActive) {
   const PortInfo port = QueryPort(dev, 1);
   EXPECT_EQ(port.state, IBV_PORT_ACTIVE)
       << dev.name() << " port 1 is " << PortStateName(port.state);
-  EXPECT_FALSE(IsZeroGid(QueryGid(dev, 1, 0)))
-      << dev.name() << " has no GID 0";
+  EXPECT_FALSE(IsZeroGid(QueryGid(dev, 1, 0))) << dev.name() << " has no GID 0";
 }
 
 TEST(Smoke, ReportsOdpForRcReadWrite) {
@@ -65,8 +64,8 @@ class OdpLoopback : public ::testing::Test {
       GTEST_SKIP() << e.what();
     }
     pd_ = AllocPd(*dev_);
-    pair_ = std::make_unique<LoopbackRcPair>(*dev_, pd_.get(),
-                                             LoopbackOptions{});
+    pair_ =
+        std::make_unique<LoopbackRcPair>(*dev_, pd_.get(), LoopbackOptions{});
   }
 
   ibv_sge Sge(const Mapping& m, const MemoryRegion& mr, size_t offset,
@@ -75,8 +74,7 @@ class OdpLoopback : public ::testing::Test {
                    static_cast<uint32_t>(length), mr->lkey};
   }
 
-  RemoteBuffer Remote(const Mapping& m, const MemoryRegion& mr,
-                      size_t offset) {
+  RemoteBuffer Remote(const Mapping& m, const MemoryRegion& mr, size_t offset) {
     return RemoteBuffer{reinterpret_cast<uint64_t>(m.data() + offset),
                         mr->rkey};
   }
@@ -95,15 +93,15 @@ TEST_F(OdpLoopback, WriteThenReadKeepsBytes) {
   FillPattern(src.bytes(), 1);
   // The target is never touched by the CPU before the device writes it, so
   // the first RDMA WRITE must fault its pages in through ODP.
-  MemoryRegion src_mr = RegisterMr(pd_.get(), src.data(), len, kFullAccess,
-                                   Registration::kOdp);
+  MemoryRegion src_mr =
+      RegisterMr(pd_.get(), src.data(), len, kFullAccess, Registration::kOdp);
   MemoryRegion target_mr = RegisterMr(pd_.get(), target.data(), len,
                                       kFullAccess, Registration::kOdp);
-  MemoryRegion back_mr = RegisterMr(pd_.get(), back.data(), len, kFullAccess,
-                                    Registration::kOdp);
+  MemoryRegion back_mr =
+      RegisterMr(pd_.get(), back.data(), len, kFullAccess, Registration::kOdp);
 
-  RdmaSync(pair_->a(), pair_->cq(), IBV_WR_RDMA_WRITE,
-           Sge(src, src_mr, 0, len), Remote(target, target_mr, 0), kTimeout);
+  RdmaSync(pair_->a(), pair_->cq(), IBV_WR_RDMA_WRITE, Sge(src, src_mr, 0, len),
+           Remote(target, target_mr, 0), kTimeout);
   std::optional<size_t> bad = FirstMismatch(target.bytes(), 1);
   EXPECT_FALSE(bad.has_value()) << "RDMA WRITE target differs at byte " << *bad;
 
@@ -120,8 +118,8 @@ TEST_F(OdpLoopback, UnalignedReadAcrossPageBoundary) {
   FillPattern(remote.bytes(), 7);
   MemoryRegion remote_mr = RegisterMr(pd_.get(), remote.data(), len,
                                       kFullAccess, Registration::kOdp);
-  MemoryRegion local_mr = RegisterMr(pd_.get(), local.data(), len, kFullAccess,
-                                     Registration::kOdp);
+  MemoryRegion local_mr =
+      RegisterMr(pd_.get(), local.data(), len, kFullAccess, Registration::kOdp);
   // 3 pages + 100 bytes starting 50 bytes before a page boundary.
   const size_t offset = PageSize() - 50;
   const size_t n = 3 * PageSize() + 100;

@@ -20,7 +20,8 @@ TEST(Device, UnknownNameIsAClearError) {
     const std::string msg = e.what();
     // Either no device at all (the lab host) or a list of what exists.
     const bool none = msg.find("no RDMA device found") != std::string::npos;
-    const bool named = msg.find("'" + name + "' not found") != std::string::npos;
+    const bool named =
+        msg.find("'" + name + "' not found") != std::string::npos;
     EXPECT_TRUE(none || named) << msg;
   }
 }

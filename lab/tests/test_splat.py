@@ -1,0 +1,59 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Splat detection over real-looking kernel logs."""
+
+import unittest
+
+from odplab.splat import find_splats
+
+CLEAN = """\
+[    0.000000] Linux version 7.3.4-ibodp-b0ed7fd3 (odplab@ibodp)
+[    7.875018] dummy0 speed is unknown, defaulting to 1000
+[    8.100000] rxe0: qp#17 make_send_cqe: non-flush error status = 10
+[    8.200000] sysrq: Resetting
+"""
+
+
+class FindSplats(unittest.TestCase):
+    def test_clean_log_has_none(self):
+        self.assertEqual(find_splats(CLEAN), [])
+
+    def kinds(self, text):
+        return [kind for _, kind, _ in find_splats(text)]
+
+    def test_warning(self):
+        log = ("[   12.1] ------------[ cut here ]------------\n"
+               "[   12.1] WARNING: CPU: 1 PID: 80 at mm/hmm.c:123 "
+               "hmm_range_fault+0x1/0x2\n")
+        self.assertEqual(self.kinds(log), ["WARNING", "WARNING"])
+
+    def test_bug_and_oops(self):
+        log = ("[ 3.0] BUG: kernel NULL pointer dereference, address: 0\n"
+               "[ 3.0] Oops: 0000 [#1] SMP\n")
+        self.assertEqual(self.kinds(log), ["BUG", "Oops"])
+
+    def test_lockdep(self):
+        log = ("[ 5.0] WARNING: possible circular locking dependency "
+               "detected\n")
+        self.assertEqual(self.kinds(log), ["WARNING"])
+        log = "[ 5.0] inconsistent lock state\n"
+        self.assertEqual(self.kinds(log), ["lockdep"])
+
+    def test_hung_task_and_kasan(self):
+        log = ("[ 130.0] INFO: task kworker/0:1:33 blocked for more than "
+               "60 seconds.\n"
+               "[ 9.0] BUG: KASAN: slab-use-after-free in rxe_odp_mr_copy\n")
+        self.assertEqual(self.kinds(log), ["hung task", "BUG"])
+
+    def test_panic(self):
+        log = "[ 9.0] Kernel panic - not syncing: sysrq triggered crash\n"
+        self.assertEqual(self.kinds(log), ["panic"])
+
+    def test_line_numbers_and_crlf(self):
+        found = find_splats("ok\r\nok\r\n[ 1.0] WARNING: CPU: 0 PID: 1\r\n")
+        self.assertEqual(found[0][0], 3)
+        self.assertFalse(found[0][2].endswith("\r"))
+
+
+if __name__ == "__main__":
+    unittest.main()
