@@ -71,7 +71,11 @@ def apply_series(worktree, patches, base_description):
              str(patch)], capture_output=True, text=True, check=False)
         if proc.returncode == 0:
             continue
-        am_output = (proc.stdout + proc.stderr).strip()
+        # Drop git am's advice on --continue/--skip: odplab aborts the am.
+        am_output = "\n".join(
+            ln for ln in (proc.stdout + proc.stderr).strip().splitlines()
+            if not ln.startswith(("When you have", "If you prefer",
+                                  "To restore", "hint:")))
         subprocess.run(["git", "-C", str(worktree), "am", "--abort"],
                        capture_output=True, check=False)
         hunks, raw = _hunk_details(worktree, patch)
