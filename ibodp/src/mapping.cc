@@ -19,6 +19,13 @@ Mapping Mapping::Anonymous(size_t length) {
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
+Mapping Mapping::Adopt(void* addr, size_t length) {
+  Mapping m;
+  m.data_ = static_cast<uint8_t*>(addr);
+  m.size_ = length;
+  return m;
+}
+
 Mapping::Mapping(void* addr_hint, size_t length, int prot, int flags, int fd,
                  off_t offset) {
   if (length == 0) {

@@ -48,3 +48,13 @@ def describe(splats, source, limit=10):
     if len(splats) > limit:
         lines.append(f"... and {len(splats) - limit} more")
     return "\n".join(lines)
+
+
+_FATAL = {"BUG", "Oops", "panic", "soft lockup"}
+
+
+def is_fatal(line):
+    """A splat after which the guest may never finish the command."""
+    line = _TIMESTAMP.sub("", line.rstrip("\r"))
+    return any(kind in _FATAL and pattern.search(line)
+               for kind, pattern in _COMPILED)

@@ -24,6 +24,8 @@ PASS_ENV_PREFIXES = ("IBODP_", "GTEST_", "GLOG_")
 EXIT_SPLAT = 3
 EXIT_TIMEOUT = 124
 EXIT_GUEST_DIED = 125
+# After an Oops, BUG or panic the guest gets this long to finish by itself.
+FATAL_GRACE_SECONDS = 20
 
 
 @dataclass
@@ -33,6 +35,7 @@ class VmOptions:
     timeout: float = 900.0       # whole run, seconds
     boot_timeout: float = 180.0  # until the command starts
     echo: bool = True            # print the command's output live
+    env: dict = field(default_factory=dict)  # extra guest environment
     extra_append: list = field(default_factory=list)
 
 
@@ -69,11 +72,13 @@ def _check_path(p, what):
                        "use a path without them")
 
 
-def _write_command(out_dir, argv, cwd):
+def _write_command(out_dir, argv, cwd, extra_env):
     lines = ["# written by odplab vm run", "set -e", f"cd {shlex.quote(cwd)}"]
-    for k, v in sorted(os.environ.items()):
-        if k.startswith(PASS_ENV_PREFIXES):
-            lines.append(f"export {k}={shlex.quote(v)}")
+    env = {k: v for k, v in os.environ.items()
+           if k.startswith(PASS_ENV_PREFIXES)}
+    env.update(extra_env)
+    for k, v in sorted(env.items()):
+        lines.append(f"export {k}={shlex.quote(v)}")
     lines.append("exec " + shlex.join(argv))
     (out_dir / "command.sh").write_text("\n".join(lines) + "\n")
 
@@ -124,6 +129,8 @@ class _ConsoleFollower:
         self.echo = echo
         self.started = False
         self.ended = False
+        self.fatal_at = None     # monotonic time of the first fatal splat
+        self.fatal_line = ""
         self._pos = 0
         self._partial = ""
 
@@ -140,6 +147,9 @@ class _ConsoleFollower:
         self._partial = lines.pop()
         for line in lines:
             line = line.rstrip("\r")
+            if self.fatal_at is None and splat.is_fatal(line):
+                self.fatal_at = time.monotonic()
+                self.fatal_line = line
             if START_MARK in line:
                 self.started = True
                 continue
@@ -164,7 +174,7 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
                     (PROJECT_ROOT, "project directory")):
         _check_path(p, what)
     keep = sorted({str(PROJECT_ROOT), cwd, *_host_tmp_paths(argv)})
-    _write_command(out_dir, argv, cwd)
+    _write_command(out_dir, argv, cwd, opts.env)
     for stale in ("status", "dmesg.txt", "setup-error", "console.log"):
         (out_dir / stale).unlink(missing_ok=True)
     cmd = qemu_command(kernel, out_dir, variant, keep, opts)
@@ -178,7 +188,7 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             stdout=open(out_dir / "qemu.log", "wb"),
                             stderr=subprocess.STDOUT, start_new_session=True)
-    timed_out = None
+    timed_out = died = None
     try:
         while proc.poll() is None:
             time.sleep(0.2)
@@ -190,7 +200,11 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
                              f"{opts.boot_timeout:.0f}s of boot")
             elif elapsed > opts.timeout:
                 timed_out = f"the run exceeded its {opts.timeout:.0f}s timeout"
-            if timed_out:
+            elif (follower.fatal_at is not None and time.monotonic() -
+                  follower.fatal_at > FATAL_GRACE_SECONDS):
+                died = (f"the guest kernel hit '{follower.fatal_line}' and "
+                        f"did not finish within {FATAL_GRACE_SECONDS}s")
+            if timed_out or died:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 break
@@ -199,11 +213,11 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
         proc.wait()
         raise
     follower.poll()
-    return _result(out_dir, proc.returncode, timed_out,
+    return _result(out_dir, proc.returncode, timed_out, died,
                    time.monotonic() - t0)
 
 
-def _result(out_dir, qemu_rc, timed_out, seconds):
+def _result(out_dir, qemu_rc, timed_out, died, seconds):
     console = out_dir / "console.log"
     status_file = out_dir / "status"
     status = None
@@ -229,7 +243,8 @@ def _result(out_dir, qemu_rc, timed_out, seconds):
                         f"{timed_out}. Console tail ({console}):\n{tail}",
                         splats)
     if status is None:
-        why = (setup_error.read_text().strip() if setup_error.exists() else
+        why = (died if died else
+               setup_error.read_text().strip() if setup_error.exists() else
                f"QEMU exited ({qemu_rc}) before the command finished: the "
                "kernel panicked, or it never reached the command")
         qemu_log = tail_file(out_dir / "qemu.log", 5)

@@ -55,5 +55,14 @@ class FindSplats(unittest.TestCase):
         self.assertFalse(found[0][2].endswith("\r"))
 
 
+class IsFatal(unittest.TestCase):
+    def test_fatal_and_not(self):
+        from odplab.splat import is_fatal
+        self.assertTrue(is_fatal("[ 13.9] Oops: Oops: 0011 [#1] SMP"))
+        self.assertTrue(is_fatal("[ 1.0] BUG: unable to handle page fault"))
+        self.assertFalse(is_fatal("[ 1.0] WARNING: CPU: 0 PID: 1 at x"))
+        self.assertFalse(is_fatal("[ 1.0] dummy0 speed is unknown"))
+
+
 if __name__ == "__main__":
     unittest.main()

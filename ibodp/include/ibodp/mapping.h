@@ -21,6 +21,9 @@ class Mapping {
   // pages). Throws Error on failure or length 0.
   static Mapping Anonymous(size_t length);
 
+  // Takes ownership of an existing mapping of `length` bytes at `addr`.
+  static Mapping Adopt(void* addr, size_t length);
+
   // mmap(addr_hint, length, prot, flags, fd, offset); throws on failure.
   Mapping(void* addr_hint, size_t length, int prot, int flags, int fd,
           off_t offset);

@@ -1,0 +1,116 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// A loopback RC pair with a pinned local buffer and an ODP "remote" range,
+// warmed so that every remote page is mapped in the MR, readable and
+// writable, before a test applies its memory event.
+#ifndef IBODP_TESTS_GUEST_ODP_FIXTURE_H_
+#define IBODP_TESTS_GUEST_ODP_FIXTURE_H_
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ibodp/caps.h"
+#include "ibodp/device.h"
+#include "ibodp/error.h"
+#include "ibodp/loopback.h"
+#include "ibodp/mapping.h"
+#include "ibodp/pattern.h"
+#include "ibodp/verbs.h"
+#include "ibodp/work.h"
+
+namespace ibodp::guest {
+
+inline std::string DeviceName() {
+  const char* env = std::getenv("IBODP_DEVICE");
+  return env != nullptr ? env : "";
+}
+
+class OdpFixture : public ::testing::Test {
+ protected:
+  static constexpr size_t kPages = 16;
+  static constexpr uint64_t kRemoteSeed = 1;
+  static constexpr std::chrono::milliseconds kTimeout{10000};
+
+  void SetUp() override {
+    dev_ = std::make_unique<Device>(DeviceName());
+    try {
+      RequireOdp(QueryOdpCaps(*dev_), Transport::kRc,
+                 IBV_ODP_SUPPORT_READ | IBV_ODP_SUPPORT_WRITE, dev_->name());
+    } catch (const Unsupported& e) {
+      GTEST_SKIP() << e.what();
+    }
+    pd_ = AllocPd(*dev_);
+    pair_ =
+        std::make_unique<LoopbackRcPair>(*dev_, pd_.get(), LoopbackOptions{});
+    local_ = std::make_unique<Mapping>(Mapping::Anonymous(Bytes()));
+    remote_ = std::make_unique<Mapping>(Mapping::Anonymous(Bytes()));
+    local_mr_ = RegisterMr(pd_.get(), local_->data(), Bytes(), kFullAccess,
+                           Registration::kPinned);
+    remote_mr_ = RegisterMr(pd_.get(), remote_->data(), Bytes(), kFullAccess,
+                            Registration::kOdp);
+    // Warm: a device write then a device read of every remote page, so
+    // that each one is in the MR with write access.
+    FillPattern(local_->bytes(), kRemoteSeed);
+    ASSERT_EQ(Write(0, Bytes()).status, IBV_WC_SUCCESS);
+    std::fill(local_->bytes().begin(), local_->bytes().end(), 0);
+    ASSERT_EQ(Read(0, Bytes()).status, IBV_WC_SUCCESS);
+    ASSERT_FALSE(FirstMismatch(remote_->bytes(), kRemoteSeed).has_value());
+  }
+
+  static size_t Bytes() { return kPages * PageSize(); }
+
+  // One RDMA operation of `length` bytes at `offset` of both ranges,
+  // returning its completion whatever the status. A failed operation moves
+  // the QP to the error state; later operations use a fresh pair.
+  ibv_wc Op(ibv_wr_opcode opcode, size_t offset, size_t length) {
+    if (pair_->a()->state == IBV_QPS_ERR || qp_failed_) {
+      pair_ =
+          std::make_unique<LoopbackRcPair>(*dev_, pd_.get(), LoopbackOptions{});
+      qp_failed_ = false;
+    }
+    const ibv_sge sge{reinterpret_cast<uint64_t>(local_->data() + offset),
+                      static_cast<uint32_t>(length), local_mr_->lkey};
+    PostRdma(pair_->a(), opcode, sge,
+             {reinterpret_cast<uint64_t>(remote_->data() + offset),
+              remote_mr_->rkey},
+             /*wr_id=*/offset);
+    const ibv_wc wc = PollOne(pair_->cq(), kTimeout);
+    qp_failed_ = wc.status != IBV_WC_SUCCESS;
+    return wc;
+  }
+  ibv_wc Read(size_t offset, size_t length) {
+    return Op(IBV_WR_RDMA_READ, offset, length);
+  }
+  ibv_wc Write(size_t offset, size_t length) {
+    return Op(IBV_WR_RDMA_WRITE, offset, length);
+  }
+
+  void ExpectLocal(size_t offset, size_t length, uint64_t seed) {
+    const auto bad =
+        FirstMismatch(local_->bytes().subspan(offset, length), seed);
+    EXPECT_FALSE(bad.has_value())
+        << "RDMA READ returned wrong data at byte " << offset + bad.value_or(0);
+  }
+
+  // Declared in creation order so that teardown runs in reverse: MRs
+  // before the memory they cover and before the PD, QPs before the PD.
+  std::unique_ptr<Device> dev_;
+  ProtectionDomain pd_;
+  std::unique_ptr<LoopbackRcPair> pair_;
+  bool qp_failed_ = false;
+  std::unique_ptr<Mapping> local_;
+  std::unique_ptr<Mapping> remote_;
+  MemoryRegion local_mr_;
+  MemoryRegion remote_mr_;
+};
+
+}  // namespace ibodp::guest
+
+#endif  // IBODP_TESTS_GUEST_ODP_FIXTURE_H_
