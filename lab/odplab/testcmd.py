@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from . import kernel as kernel_mod
+from . import patches
 from .common import PROJECT_ROOT, LabError, info, results_dir, step
 from .vm import EXIT_GUEST_DIED, EXIT_TIMEOUT, VmOptions, run_in_vm
 
@@ -78,6 +79,20 @@ def _vm(source, variant, argv, out_name, timeout, echo=True):
     return run_in_vm(kern, argv, variant, out_dir=out, opts=opts)
 
 
+def series_checks(source, tally):
+    """checkpatch --strict on every patch, with the base tree's script."""
+    step("patch series: scripts/checkpatch.pl --strict")
+    script = source.repo / "scripts" / "checkpatch.pl"
+    for patch in patches.series_of(patches.BASE_DIRS + patches.PROPOSAL_DIRS):
+        proc = subprocess.run(
+            ["perl", str(script), "--strict", "--terse", "--no-summary",
+             "--show-types", str(patch)], cwd=source.repo,
+            capture_output=True, text=True, check=False)
+        out = (proc.stdout + proc.stderr).strip()
+        tally.check(f"checkpatch {patch.parent.name}/{patch.name}",
+                    proc.returncode == 0 and not out, out[-1500:])
+
+
 def lab_selftests(source, tally):
     """The VM runner itself: exit status, failure, panic, timeout."""
     step("lab self-checks on the pristine kernel")
@@ -133,6 +148,7 @@ def run_all(source, variants, selftests=True):
     tally = Tally()
     build_userspace()
     host_tests(tally)
+    series_checks(source, tally)
     for v in variants:
         kernel_mod.ensure_kernel(source, v)
     if selftests:
