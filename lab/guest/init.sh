@@ -78,6 +78,17 @@ until grep -q ACTIVE "$port/state" 2>/dev/null &&
 done
 say "rxe0 $(cat $port/state), gid0 $(cat $port/gids/0)"
 
+# A filesystem with real writeback for MAP_SHARED tests (tmpfs and 9p
+# have none): ext4 on the first brd ramdisk.
+wb=/run/ibodp/ext4
+if [ -b /dev/ram0 ] && mkfs.ext4 -q -F /dev/ram0 >/dev/null 2>&1 &&
+	mkdir -p $wb && mount -t ext4 /dev/ram0 $wb; then
+	chmod 1777 $wb
+	export IBODP_WRITEBACK_DIR=$wb
+else
+	say "no writeback filesystem (brd or mkfs.ext4 missing): msync tests will skip"
+fi
+
 say "running $out/command.sh"
 echo "ibodp-guest: ===== command start =====" > /dev/console
 /bin/sh "$out/command.sh" > /dev/console 2>&1 < /dev/null
