@@ -55,7 +55,7 @@ std::map<std::string, uint64_t> ParseProfileStats(
   return hits;
 }
 
-FunctionProfiler::FunctionProfiler(std::vector<std::string> functions,
+FunctionProfiler::FunctionProfiler(const std::vector<std::string>& functions,
                                    std::string tracefs)
     : tracefs_(std::move(tracefs)) {
   if (geteuid() != 0) {
@@ -83,7 +83,7 @@ FunctionProfiler::FunctionProfiler(std::vector<std::string> functions,
       available.insert(name);
     }
   }
-  for (auto& f : functions) {
+  for (const auto& f : functions) {
     (available.contains(f) ? functions_ : missing_).push_back(f);
   }
   if (functions_.empty()) {

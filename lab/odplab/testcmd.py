@@ -49,7 +49,7 @@ def build_userspace():
 def host_tests(tally):
     step("host unit tests (ctest)")
     proc = subprocess.run(["ctest", "--test-dir", str(BUILD_DIR),
-                           "--output-on-failure"], capture_output=True,
+                           "--output-on-failure", "-j2"], capture_output=True,
                           text=True, check=False)
     print(proc.stdout[-6000:], end="", flush=True)
     m = re.search(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)",

@@ -36,7 +36,7 @@ class FunctionProfiler {
   // filter (the others are reported by Missing()) and starts it if it is
   // off. Throws Unsupported naming the cause: not root, no tracefs, no
   // CONFIG_FUNCTION_PROFILER.
-  explicit FunctionProfiler(std::vector<std::string> functions,
+  explicit FunctionProfiler(const std::vector<std::string>& functions,
                             std::string tracefs = "/sys/kernel/tracing");
 
   // Counts start from zero again.
