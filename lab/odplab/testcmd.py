@@ -70,8 +70,15 @@ def host_tests(tally):
 EXPECT_KEEP = {"vanilla": "0", "pristine": "0", "patched": "1"}
 
 
+# The kernels the in-guest tests run on: the patched one with lockdep and
+# DEBUG_VM (lab/config/debug.config), since it keeps mappings the pristine
+# one drops. Benchmarks use the default flavour of both.
+TEST_FLAVOUR = {"vanilla": "default", "pristine": "default",
+                "patched": "debug"}
+
+
 def _vm(source, variant, argv, out_name, timeout, echo=True):
-    kern = kernel_mod.ensure_kernel(source, variant)
+    kern = kernel_mod.ensure_kernel(source, variant, TEST_FLAVOUR[variant])
     out = results_dir() / "test" / out_name
     opts = VmOptions(timeout=timeout, boot_timeout=min(timeout, 180.0),
                      echo=echo,
@@ -113,7 +120,8 @@ def lab_selftests(source, tally):
 
 
 def guest_tests(source, variant, tally):
-    step(f"in-guest tests on the {variant} kernel")
+    step(f"in-guest tests on the {variant} kernel ({TEST_FLAVOUR[variant]} "
+         "flavour)")
     out_json = results_dir() / "test" / f"guest-{variant}" / "gtest.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.unlink(missing_ok=True)
@@ -150,7 +158,7 @@ def run_all(source, variants, selftests=True):
     host_tests(tally)
     series_checks(source, tally)
     for v in variants:
-        kernel_mod.ensure_kernel(source, v)
+        kernel_mod.ensure_kernel(source, v, TEST_FLAVOUR[v])
     if selftests:
         lab_selftests(source, tally)
     for v in variants:
