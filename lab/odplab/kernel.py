@@ -166,8 +166,8 @@ def _make(wt, env, log_path, jobs, localversion):
         raise LabError(f"kernel build failed (make exit {proc.returncode}) "
                        f"in {wt}; last lines of {log_path}:\n"
                        + tail_file(log_path, 25))
-    warnings = [ln for ln in tail_file(log_path, 100000).splitlines()
-                if "warning:" in ln]
+    warnings = [ln for ln in Path(log_path).read_text(
+        errors="replace").splitlines() if "warning:" in ln]
     if warnings:
         warn(f"the kernel build printed {len(warnings)} compiler warnings "
              f"(see {log_path}):\n" + "\n".join(warnings[:10]))
