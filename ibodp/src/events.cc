@@ -1,0 +1,312 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+#include "ibodp/events.h"
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "ibodp/error.h"
+#include "ibodp/softdirty.h"
+
+namespace ibodp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::chrono::nanoseconds Timed(const std::function<void()>& fn) {
+  const auto t0 = Clock::now();
+  fn();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() -
+                                                              t0);
+}
+
+void Check(int rc, const std::string& what) {
+  if (rc != 0) {
+    ThrowErrno(what, errno);
+  }
+}
+
+// A generator defined by its properties and one function.
+class SimpleEvent : public MemoryEvent {
+ public:
+  SimpleEvent(std::string name, std::string notifier, bool wp_only,
+              bool preserves, std::function<void(const EventTarget&)> apply)
+      : name_(std::move(name)),
+        notifier_(std::move(notifier)),
+        wp_only_(wp_only),
+        preserves_(preserves),
+        apply_(std::move(apply)) {}
+
+  std::string_view Name() const override { return name_; }
+  std::string_view NotifierEvent() const override { return notifier_; }
+  bool WriteProtectOnly() const override { return wp_only_; }
+  bool PreservesContents() const override { return preserves_; }
+  std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    return Timed([&] { apply_(t); });
+  }
+
+ private:
+  std::string name_;
+  std::string notifier_;
+  bool wp_only_;
+  bool preserves_;
+  std::function<void(const EventTarget&)> apply_;
+};
+
+void MprotectAndBack(const EventTarget& t, int prot) {
+  Check(mprotect(t.addr, t.length, prot), "mprotect");
+  Check(mprotect(t.addr, t.length, PROT_READ | PROT_WRITE),
+        "mprotect back to PROT_READ|PROT_WRITE");
+}
+
+pid_t Fork() {
+  const pid_t pid = fork();
+  if (pid < 0) {
+    ThrowErrno("fork", errno);
+  }
+  return pid;
+}
+
+void Reap(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      ThrowErrno("waitpid", errno);
+    }
+  }
+}
+
+// fork(): the child exits at once, the parent reaps it.
+void ForkExit(const EventTarget& /*t*/) {
+  const pid_t pid = Fork();
+  if (pid == 0) {
+    _exit(0);
+  }
+  Reap(pid);
+}
+
+// fork() whose child stays alive, sharing the pages copy-on-write, until
+// the next Apply() or the end of the generator.
+class ForkAlive : public MemoryEvent {
+ public:
+  ForkAlive() = default;
+  ForkAlive(const ForkAlive&) = delete;
+  ForkAlive& operator=(const ForkAlive&) = delete;
+  ~ForkAlive() override { Stop(); }
+  std::string_view Name() const override { return "fork-alive"; }
+  std::string_view NotifierEvent() const override {
+    return "MMU_NOTIFY_PROTECTION_PAGE";
+  }
+  bool WriteProtectOnly() const override { return true; }
+  std::chrono::nanoseconds Apply(const EventTarget& /*t*/) override {
+    Stop();
+    return Timed([this] {
+      child_ = Fork();
+      if (child_ == 0) {
+        pause();
+        _exit(0);
+      }
+    });
+  }
+
+ private:
+  void Stop() {
+    if (child_ > 0) {
+      kill(child_, SIGKILL);
+      int status = 0;
+      waitpid(child_, &status, 0);
+      child_ = 0;
+    }
+  }
+  pid_t child_ = 0;
+};
+
+void MunmapRemap(const EventTarget& t) {
+  Check(munmap(t.addr, t.length), "munmap");
+  void* p = mmap(t.addr, t.length, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  if (p != t.addr) {
+    ThrowErrno("mmap(MAP_FIXED) at the unmapped address", errno);
+  }
+}
+
+// Moves the range away with mremap() and back to its address: two UNMAP
+// invalidations, contents preserved.
+void MremapAway(const EventTarget& t) {
+  void* scratch = mmap(nullptr, t.length, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (scratch == MAP_FAILED) {
+    ThrowErrno("mmap scratch range for mremap", errno);
+  }
+  void* moved = mremap(t.addr, t.length, t.length,
+                       MREMAP_MAYMOVE | MREMAP_FIXED, scratch);
+  if (moved != scratch) {
+    const int err = errno;
+    munmap(scratch, t.length);
+    ThrowErrno("mremap away", err);
+  }
+  void* back =
+      mremap(moved, t.length, t.length, MREMAP_MAYMOVE | MREMAP_FIXED, t.addr);
+  if (back != t.addr) {
+    ThrowErrno("mremap back", errno);
+  }
+}
+
+// userfaultfd write-protect then unprotect. The range is registered for
+// write-protect faults on first use and stays registered.
+class UffdWp : public MemoryEvent {
+ public:
+  UffdWp() = default;
+  UffdWp(const UffdWp&) = delete;
+  UffdWp& operator=(const UffdWp&) = delete;
+  ~UffdWp() override {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+  }
+  std::string_view Name() const override { return "uffd-wp"; }
+  std::string_view NotifierEvent() const override {
+    return "MMU_NOTIFY_PROTECTION_VMA";
+  }
+  bool WriteProtectOnly() const override { return true; }
+  std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    Register(t);
+    return Timed([&] {
+      Protect(t, UFFDIO_WRITEPROTECT_MODE_WP);
+      Protect(t, 0);
+    });
+  }
+
+ private:
+  void Register(const EventTarget& t) {
+    if (fd_ >= 0 && registered_addr_ == t.addr) {
+      return;
+    }
+    if (fd_ < 0) {
+      fd_ = static_cast<int>(syscall(
+          SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
+      if (fd_ < 0) {
+        ThrowErrno(
+            "userfaultfd (needs CONFIG_USERFAULTFD; vm.unprivileged_"
+            "userfaultfd=1 or root)",
+            errno);
+      }
+      uffdio_api api = {};
+      api.api = UFFD_API;
+      api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+      Check(ioctl(fd_, UFFDIO_API, &api),
+            "UFFDIO_API with UFFD_FEATURE_PAGEFAULT_FLAG_WP");
+    }
+    uffdio_register reg = {};
+    reg.range.start = reinterpret_cast<uintptr_t>(t.addr);
+    reg.range.len = t.length;
+    reg.mode = UFFDIO_REGISTER_MODE_WP;
+    Check(ioctl(fd_, UFFDIO_REGISTER, &reg),
+          "UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP");
+    registered_addr_ = t.addr;
+  }
+  void Protect(const EventTarget& t, uint64_t mode) {
+    uffdio_writeprotect wp = {};
+    wp.range.start = reinterpret_cast<uintptr_t>(t.addr);
+    wp.range.len = t.length;
+    wp.mode = mode;
+    Check(ioctl(fd_, UFFDIO_WRITEPROTECT, &wp),
+          mode != 0 ? "UFFDIO_WRITEPROTECT" : "UFFDIO_WRITEPROTECT (resolve)");
+  }
+  int fd_ = -1;
+  uint8_t* registered_addr_ = nullptr;
+};
+
+void Msync(const EventTarget& t) {
+  if (t.fd < 0) {
+    throw Error(
+        "msync event needs a MAP_SHARED file-backed range (EventTarget.fd)");
+  }
+  Check(msync(t.addr, t.length, MS_SYNC), "msync(MS_SYNC)");
+}
+
+}  // namespace
+
+std::vector<std::string> EventNames() {
+  return {"none",
+          "soft-dirty",
+          "mprotect-ro",
+          "mprotect-none",
+          "fork",
+          "fork-alive",
+          "madvise-dontneed",
+          "munmap-remap",
+          "mremap",
+          "uffd-wp",
+          "msync"};
+}
+
+std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
+  if (name == "none") {
+    return std::make_unique<SimpleEvent>("none", "none", true, true,
+                                         [](const EventTarget&) {});
+  }
+  if (name == "soft-dirty") {
+    return std::make_unique<SimpleEvent>(
+        "soft-dirty", "MMU_NOTIFY_SOFT_DIRTY", true, true,
+        [](const EventTarget&) { ClearSoftDirty(); });
+  }
+  if (name == "mprotect-ro") {
+    return std::make_unique<SimpleEvent>(
+        "mprotect-ro", "MMU_NOTIFY_PROTECTION_VMA", true, true,
+        [](const EventTarget& t) { MprotectAndBack(t, PROT_READ); });
+  }
+  if (name == "mprotect-none") {
+    return std::make_unique<SimpleEvent>(
+        "mprotect-none", "MMU_NOTIFY_PROTECTION_VMA", false, true,
+        [](const EventTarget& t) { MprotectAndBack(t, PROT_NONE); });
+  }
+  if (name == "fork") {
+    return std::make_unique<SimpleEvent>("fork", "MMU_NOTIFY_PROTECTION_PAGE",
+                                         true, true, ForkExit);
+  }
+  if (name == "fork-alive") {
+    return std::make_unique<ForkAlive>();
+  }
+  if (name == "madvise-dontneed") {
+    return std::make_unique<SimpleEvent>(
+        "madvise-dontneed", "MMU_NOTIFY_CLEAR", false, false,
+        [](const EventTarget& t) {
+          Check(madvise(t.addr, t.length, MADV_DONTNEED), "madvise(DONTNEED)");
+        });
+  }
+  if (name == "munmap-remap") {
+    return std::make_unique<SimpleEvent>("munmap-remap", "MMU_NOTIFY_UNMAP",
+                                         false, false, MunmapRemap);
+  }
+  if (name == "mremap") {
+    return std::make_unique<SimpleEvent>("mremap", "MMU_NOTIFY_UNMAP", false,
+                                         true, MremapAway);
+  }
+  if (name == "uffd-wp") {
+    return std::make_unique<UffdWp>();
+  }
+  if (name == "msync") {
+    return std::make_unique<SimpleEvent>("msync", "MMU_NOTIFY_PROTECTION_PAGE",
+                                         true, true, Msync);
+  }
+  std::string known;
+  for (const auto& n : EventNames()) {
+    known += (known.empty() ? "" : ", ") + n;
+  }
+  throw Error("unknown event '" + std::string(name) +
+              "'; known events: " + known);
+}
+
+}  // namespace ibodp
