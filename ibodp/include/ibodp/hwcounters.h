@@ -1,0 +1,68 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// A device's port counters from sysfs
+// (/sys/class/infiniband/DEV/ports/PORT/hw_counters), among them the ODP
+// counters that rxe exposes with the ibodp patches.
+#ifndef IBODP_HWCOUNTERS_H_
+#define IBODP_HWCOUNTERS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ibodp {
+
+using CounterValues = std::map<std::string, uint64_t>;
+
+// ODP counters that rxe's hw_counters carry with the ibodp counter patch
+// (summed over the device's MRs; mlx5 keeps them per MR only).
+inline constexpr const char* kCntPageFaults = "page_faults";
+inline constexpr const char* kCntPageFaultsHandled = "page_faults_handled";
+inline constexpr const char* kCntPageInvalidations = "page_invalidations";
+inline constexpr const char* kCntPageWriteProtections =
+    "page_write_protections";
+
+// "page_invalidations_soft_dirty", "page_write_protections_protection_page":
+// the per-event counters, `event` as the kernel's enum mmu_notifier_event
+// names it in lower case (unmap, clear, protection_vma, ...).
+std::string DroppedCounter(const std::string& event);
+std::string WriteProtectedCounter(const std::string& event);
+
+class HwCounters {
+ public:
+  // Throws Unsupported when the port has no hw_counters directory.
+  HwCounters(const std::string& device, uint8_t port,
+             const std::filesystem::path& sysfs = "/sys/class/infiniband");
+
+  // Current values of every counter. The kernel caches them for its
+  // "lifespan" (10 ms by default): Read() first waits that long, so that
+  // what happened before the call is counted.
+  CounterValues Read() const;
+
+  bool Has(const std::string& name) const;
+  // Throws Unsupported naming the device and the missing counters.
+  void Require(const std::vector<std::string>& names,
+               const std::string& why) const;
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::string device_;
+  std::filesystem::path dir_;
+  std::chrono::milliseconds lifespan_{10};
+};
+
+// after - before, per counter present in both; throws Error when a counter
+// went backwards (a reset or a wrapped value would corrupt a measurement).
+CounterValues CounterDelta(const CounterValues& before,
+                           const CounterValues& after);
+
+// The value of `name`; throws Error when it is absent (never a silent 0).
+uint64_t ValueOf(const CounterValues& values, const std::string& name);
+
+}  // namespace ibodp
+
+#endif  // IBODP_HWCOUNTERS_H_
