@@ -6,6 +6,7 @@
 # Kernel arguments it reads: ibodp.out=DIR (the writable results share,
 # mounted at the same path as on the host) and ibodp.keep=P1,P2 (host paths
 # under /tmp that must stay visible above the guest's own tmpfs /tmp).
+# Commands find DIR in $IBODP_OUT.
 # It writes DIR/status (the command's exit status) and DIR/dmesg.txt, then
 # powers the VM off. The host reads the status; no status means the guest
 # died before the command ended.
@@ -59,6 +60,7 @@ mkdir -p "$out" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 ibodp_out "$out" ||
 	fail_setup "cannot mount the results share at $out"
 
+export IBODP_OUT="$out"
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 hostname "odplab-$variant" 2>/dev/null

@@ -14,6 +14,15 @@ from .vm import EXIT_GUEST_DIED, EXIT_TIMEOUT, VmOptions, run_in_vm
 
 BUILD_DIR = PROJECT_ROOT / "build"
 GUEST_TESTS = BUILD_DIR / "tests" / "guest" / "ibodp_guest_tests"
+PERFTEST = BUILD_DIR / "perftest" / "perftest"
+
+# The perftest check: RDMA READs touching PERF_PAGES pages per op, the
+# event before every op. Events that only write-protect (as
+# ibodp::MemoryEvent::WriteProtectOnly() says) fault no page on a kernel
+# that keeps pages; the others fault every page on both kernels.
+PERF_PAGES = 16
+PERF_KEEP_EVENTS = ("soft-dirty", "mprotect-ro", "fork")
+PERF_DROP_EVENTS = ("madvise-dontneed", "munmap-remap")
 
 
 @dataclass
@@ -159,6 +168,58 @@ def guest_tests(source, variant, tally):
                 r.exit_code == 0, r.message)
 
 
+def _expected_faults(variant, event):
+    if event == "none":
+        return 0
+    if event in PERF_KEEP_EVENTS and EXPECT_KEEP[variant] == "1":
+        return 0
+    return PERF_PAGES
+
+
+def _counters_agree(rep):
+    """hw_counters page_faults against the profiler's fault hits, when a
+    repetition has both sources."""
+    by_source = {c["source"]: c for c in rep["counters"] if c["available"]}
+    hw, prof = by_source.get("hw_counters"), by_source.get("function-profiler")
+    if not hw or not prof:
+        return None
+    return (hw["values"].get("page_faults"),
+            prof["values"].get("ib_umem_odp_map_dma_and_lock"))
+
+
+def perftest_checks(source, variant, tally):
+    step(f"perftest on the {variant} kernel: faults per op per event")
+    events = ("none",) + PERF_KEEP_EVENTS + PERF_DROP_EVENTS
+    out = results_dir() / "test" / f"perftest-{variant}"
+    report_path = out / "perftest.json"
+    r = _vm(source, variant, [
+        str(PERFTEST), "--preset=quick", "--ops=read", "--msg-sizes=4K",
+        "--mr-sizes=1M", f"--pages={PERF_PAGES}", "--events=" + ",".join(events),
+        "--iterations=20", "--warmup=20", "--repetitions=2",
+        f"--output={report_path}"], f"perftest-{variant}", 900)
+    tally.check(f"{variant}: perftest run clean (status 0, no splat)",
+                r.exit_code == 0, r.message)
+    if not report_path.exists():
+        tally.check(f"{variant}: perftest wrote its report", False, r.message)
+        return
+    report = json.loads(report_path.read_text())
+    for result in report["results"]:
+        sc = result["scenario"]
+        name = f"{variant}: perftest read after {sc['event']}"
+        want = _expected_faults(variant, sc["event"])
+        got = [rep["faults_per_op"] for rep in result["repetitions"]]
+        tally.check(f"{name}: {want} faults per op",
+                    not result["error"] and got and
+                    all(g == want for g in got),
+                    f"faults per op by repetition {got}, error "
+                    f"'{result['error']}'")
+        pairs = [_counters_agree(rep) for rep in result["repetitions"]]
+        pairs = [p for p in pairs if p is not None]
+        if pairs:
+            tally.check(f"{name}: hw_counters page_faults = profiler hits",
+                        all(a == b for a, b in pairs), f"{pairs}")
+
+
 def run_all(source, variants, selftests=True):
     tally = Tally()
     build_userspace()
@@ -170,6 +231,7 @@ def run_all(source, variants, selftests=True):
         lab_selftests(source, tally)
     for v in variants:
         guest_tests(source, v, tally)
+        perftest_checks(source, v, tally)
     step("summary")
     for f in tally.failures:
         info(f"FAILED {f}")

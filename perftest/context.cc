@@ -1,0 +1,81 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+#include "context.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+#include "ibodp/error.h"
+
+namespace perftest {
+namespace {
+
+// The value after "key:" on the first line of `file` that starts with key.
+std::string FieldOf(const std::string& file, const std::string& key) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        const auto start = line.find_first_not_of(" \t", colon + 1);
+        return start == std::string::npos ? "" : line.substr(start);
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::map<std::string, std::string> ParseKeyValues(std::string_view flag,
+                                                  std::string_view text) {
+  std::map<std::string, std::string> out;
+  std::istringstream items{std::string(text)};
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ibodp::Error(std::string(flag) + ": '" + item +
+                         "' is not KEY=VALUE (e.g. " + std::string(flag) +
+                         "=name=value,other=value)");
+    }
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+Context BuildContext(const std::string& device, int argc, char** argv) {
+  Context ctx;
+  ctx.date = FormatIsoUtc(std::chrono::system_clock::now());
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) == 0) {
+    ctx.host = host.data();
+  }
+  utsname uts{};
+  if (uname(&uts) == 0) {
+    ctx.kernel_release = uts.release;
+  }
+  ctx.cpu_model = FieldOf("/proc/cpuinfo", "model name");
+  ctx.device = device;
+  for (int i = 0; i < argc; ++i) {
+    ctx.command_line += (i > 0 ? " " : "") + std::string(argv[i]);
+  }
+  return ctx;
+}
+
+uint64_t MemAvailableBytes() {
+  const std::string value = FieldOf("/proc/meminfo", "MemAvailable");
+  uint64_t kib = 0;
+  std::istringstream in(value);
+  if (!(in >> kib)) {
+    throw ibodp::Error("cannot read MemAvailable from /proc/meminfo");
+  }
+  return kib * 1024;
+}
+
+}  // namespace perftest

@@ -1,0 +1,168 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// perftest: ODP page-fault rate and latency per memory event. Runs a
+// matrix of scenarios on one device, prints a table while it runs and
+// writes one JSON report (rewritten after every scenario, so that an
+// interrupted run leaves the finished part readable).
+#include <gflags/gflags.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "context.h"
+#include "ibodp/caps.h"
+#include "ibodp/device.h"
+#include "ibodp/error.h"
+#include "ibodp/events.h"
+#include "ibodp/mapping.h"
+#include "report.h"
+#include "runner.h"
+#include "scenario.h"
+#include "sources.h"
+
+DEFINE_string(device, "", "RDMA device (default: the first one)");
+DEFINE_string(preset, "quick",
+              "quick, default or full: the matrix to start "
+              "from; the axis flags below replace its axes");
+DEFINE_string(ops, "", "operations: read,write,send,fetch-add");
+DEFINE_string(msg_sizes, "", "message sizes, e.g. 64,4K,1M");
+DEFINE_string(mr_sizes, "", "ODP MR sizes, e.g. 4K,1M,1G");
+DEFINE_string(pages, "", "page-aligned slots each op touches, e.g. 1,16");
+DEFINE_string(events, "", "memory events (see --list_events)");
+DEFINE_string(periods, "", "apply the event every N ops, e.g. 1,10");
+DEFINE_uint64(iterations, 0, "measured ops per repetition (0: preset)");
+DEFINE_uint64(warmup, 0,
+              "warm-up ops at least (0: preset); warm-up also "
+              "covers every page of the MR");
+DEFINE_uint64(repetitions, 0, "repetitions per scenario (0: preset)");
+DEFINE_string(counters, "auto", "fault counters: auto, hw, profiler, none");
+DEFINE_uint64(timeout_ms, 10000, "completion timeout per op");
+DEFINE_string(output, "",
+              "JSON report path (default: perftest.json in $IBODP_OUT, the "
+              "odplab guest's results share, or else here)");
+DEFINE_string(kernel_config_hash, "", "for the report's context");
+DEFINE_string(patch_series, "", "for the context: name=sha256,...");
+DEFINE_string(context, "", "extra context: key=value,...");
+DEFINE_bool(list_events, false, "print the memory events and exit");
+
+namespace {
+
+using perftest::MatrixSpec;
+
+MatrixSpec SpecFromFlags() {
+  MatrixSpec spec =
+      FLAGS_preset == "quick"     ? perftest::QuickPreset()
+      : FLAGS_preset == "default" ? perftest::DefaultPreset()
+      : FLAGS_preset == "full"
+          ? perftest::FullPreset()
+          : throw ibodp::Error("--preset: unknown preset '" + FLAGS_preset +
+                               "'; use quick, default or full");
+  if (!FLAGS_ops.empty()) {
+    spec.ops = perftest::ParseOps("--ops", FLAGS_ops);
+  }
+  if (!FLAGS_msg_sizes.empty()) {
+    spec.msg_sizes = perftest::ParseSizeList("--msg-sizes", FLAGS_msg_sizes);
+  }
+  if (!FLAGS_mr_sizes.empty()) {
+    spec.mr_sizes = perftest::ParseSizeList("--mr-sizes", FLAGS_mr_sizes);
+  }
+  if (!FLAGS_pages.empty()) {
+    spec.pages = perftest::ParseCountList("--pages", FLAGS_pages);
+  }
+  if (!FLAGS_events.empty()) {
+    spec.events =
+        perftest::ParseEvents("--events", FLAGS_events, ibodp::EventNames());
+  }
+  if (!FLAGS_periods.empty()) {
+    spec.periods = perftest::ParseCountList("--periods", FLAGS_periods);
+  }
+  if (FLAGS_iterations != 0) {
+    spec.ops_per_repetition = FLAGS_iterations;
+  }
+  if (FLAGS_warmup != 0) {
+    spec.warmup_ops = FLAGS_warmup;
+  }
+  if (FLAGS_repetitions != 0) {
+    spec.repetitions = FLAGS_repetitions;
+  }
+  spec.page_size = ibodp::PageSize();
+  spec.memory_limit_bytes = perftest::MemAvailableBytes();
+  return spec;
+}
+
+// Runs every scenario; returns the number that failed.
+int RunAll(const ibodp::Device& dev, const std::vector<perftest::Scenario>& all,
+           perftest::Report& report) {
+  perftest::CounterSources sources(
+      dev.name(), perftest::CounterModeFromName(FLAGS_counters));
+  const auto start = std::chrono::steady_clock::now();
+  int failed = 0;
+  std::cout << perftest::FormatTableHeader() << "\n" << std::flush;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - start);
+    std::cerr << "perftest: scenario " << i + 1 << " of " << all.size() << " ("
+              << elapsed.count() << " s): " << all[i].Name() << "\n";
+    perftest::ScenarioResult result;
+    result.scenario = all[i];
+    try {
+      result = perftest::RunScenario(
+          dev, all[i], sources, std::chrono::milliseconds(FLAGS_timeout_ms));
+    } catch (const ibodp::Unsupported& e) {
+      result.error = std::string("unsupported: ") + e.what();
+    } catch (const ibodp::Error& e) {
+      result.error = e.what();
+      ++failed;
+    }
+    std::cout << perftest::FormatTableRow(result) << "\n" << std::flush;
+    report.results.push_back(std::move(result));
+    perftest::WriteReport(report, FLAGS_output);
+  }
+  return failed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "ODP page-fault rate and latency per memory event.\n"
+      "  perftest --device rxe0 --preset quick --output report.json");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  if (FLAGS_list_events) {
+    for (const auto& name : ibodp::EventNames()) {
+      std::cout << name << " (" << ibodp::MakeEvent(name)->NotifierEvent()
+                << ")\n";
+    }
+    return 0;
+  }
+  if (FLAGS_output.empty()) {
+    const char* out = std::getenv("IBODP_OUT");
+    FLAGS_output = out != nullptr ? std::string(out) + "/perftest.json"
+                                  : std::string("perftest.json");
+  }
+  try {
+    const std::vector<perftest::Scenario> all =
+        perftest::ExpandMatrix(SpecFromFlags());
+    const ibodp::Device dev(FLAGS_device);
+    ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
+                      IBV_ODP_SUPPORT_READ, dev.name());
+    perftest::Report report;
+    report.context = perftest::BuildContext(dev.name(), argc, argv);
+    report.context.kernel_config_hash = FLAGS_kernel_config_hash;
+    report.context.patch_series =
+        perftest::ParseKeyValues("--patch-series", FLAGS_patch_series);
+    report.context.extra = perftest::ParseKeyValues("--context", FLAGS_context);
+    const int failed = RunAll(dev, all, report);
+    std::cerr << "perftest: report " << FLAGS_output << "; " << failed << " of "
+              << all.size() << " scenarios failed\n";
+    return failed == 0 ? 0 : 1;
+  } catch (const ibodp::Error& e) {
+    std::cerr << "perftest: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,131 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// perftest's result model and its JSON form (schema kSchemaVersion), the
+// one file format every perftest run writes and every comparison reads.
+// Serialisation goes through nlohmann::json only.
+//
+// JSON layout: {"schema_version": 1, "context": {...}, "results": [{
+//   "scenario": {"name", "op", "msg_size", ...}, "error": "",
+//   "aggregates": {"p50_ns": {"mean", "stddev", "min", "max", "cv", "n"}},
+//   "repetitions": [{"ops", "elapsed_ns", "latency": {...}, "counters": [
+//     {"source", "available", "unavailable_reason", "values": {...}}],
+//     "faults_per_op": null | number, ...}]}]}
+// A double that is not finite is written as null and read back as NaN;
+// faults_per_op is null when absent.
+#ifndef PERFTEST_REPORT_H_
+#define PERFTEST_REPORT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scenario.h"
+#include "stats.h"
+
+namespace perftest {
+
+inline constexpr int kSchemaVersion = 1;
+
+// Where and how a report was made.
+struct Context {
+  int schema_version = kSchemaVersion;
+  std::string date;  // ISO-8601 UTC, e.g. "2026-01-31T12:00:00Z"
+  std::string host;
+  std::string kernel_release;
+  std::string kernel_config_hash;
+  std::string cpu_model;
+  std::string device;
+  std::string command_line;
+  std::map<std::string, std::string> patch_series;  // patch name -> sha256
+  std::map<std::string, std::string> extra;
+
+  bool operator==(const Context&) const = default;
+};
+
+// The counter deltas of one source over one repetition. A source that could
+// not be read is available = false with the reason, never a set of zeros.
+struct Counters {
+  std::map<std::string, uint64_t> values;
+  std::string source;  // "hw_counters", "function-profiler", ...
+  bool available = false;
+  std::string unavailable_reason;
+
+  bool operator==(const Counters&) const = default;
+};
+
+struct RepetitionResult {
+  uint64_t ops = 0;
+  double elapsed_ns = 0;
+  Summary latency;
+  double event_time_ns_total = 0;
+  uint64_t events = 0;
+  // counters[0] is the primary source.
+  std::vector<Counters> counters;
+  // Page faults per op from the primary source; nullopt when it is
+  // unavailable.
+  std::optional<double> faults_per_op;
+  double ops_per_sec = 0;
+  double bytes_per_sec = 0;
+
+  bool operator==(const RepetitionResult&) const = default;
+};
+
+struct ScenarioResult {
+  Scenario scenario;
+  std::vector<RepetitionResult> repetitions;
+  // Over the repetitions; keys as Aggregate() names them.
+  std::map<std::string, RepetitionStats> aggregates;
+  // Non-empty when the scenario failed; `repetitions` may then be partial.
+  std::string error;
+
+  bool operator==(const ScenarioResult&) const = default;
+};
+
+struct Report {
+  Context context;
+  std::vector<ScenarioResult> results;
+
+  bool operator==(const Report&) const = default;
+};
+
+// Aggregates over `repetitions` (empty when there are none): "p50_ns",
+// "p90_ns", "p99_ns", "p999_ns", "mean_ns", "max_ns", "ops_per_sec",
+// "bytes_per_sec", "event_time_ns" over every repetition; "faults_per_op"
+// over those that have it and "invalidations" (the primary source's
+// page_invalidations) over those whose primary source is available and has
+// it, each left out when no repetition has it.
+std::map<std::string, RepetitionStats> Aggregate(
+    const std::vector<RepetitionResult>& repetitions);
+
+// Throws ibodp::Error naming the field for counters that are unavailable
+// without a reason or with values.
+nlohmann::json ToJson(const Report& report);
+// Throws ibodp::Error on a schema_version other than kSchemaVersion, or
+// naming the path of a missing or mistyped field ("results[0].error").
+Report ReportFromJson(const nlohmann::json& json);
+
+// Writes the JSON atomically: a temporary file next to `path`, synced, then
+// renamed over it. Throws ibodp::Error naming the file and the failure.
+void WriteReport(const Report& report, const std::filesystem::path& path);
+// Throws ibodp::Error naming the file when it cannot be read or parsed.
+Report ReadReport(const std::filesystem::path& path);
+
+// "2026-01-31T12:00:00Z".
+std::string FormatIsoUtc(std::chrono::system_clock::time_point time);
+
+// A console table with fixed-width columns: scenario name, repetitions,
+// p50/p99/p99.9 latency in us, faults per op, invalidations per
+// repetition, event time per repetition in us and Mops/s, each the mean
+// over the repetitions ("-" when absent). A failed scenario shows its error.
+std::string FormatTableHeader();
+std::string FormatTableRow(const ScenarioResult& result);
+
+}  // namespace perftest
+
+#endif  // PERFTEST_REPORT_H_

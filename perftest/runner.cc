@@ -1,0 +1,75 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+#include "runner.h"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "ibodp/events.h"
+#include "workload.h"
+
+namespace perftest {
+namespace {
+
+// Measures ops first_op .. first_op + s.ops - 1.
+RepetitionResult MeasureRepetition(Workload& workload,
+                                   ibodp::MemoryEvent& event, const Scenario& s,
+                                   uint64_t first_op, CounterSources& sources) {
+  RepetitionResult rep;
+  std::vector<double> latencies(s.ops);
+  std::chrono::nanoseconds event_time{0};
+  std::chrono::nanoseconds busy{0};
+  const ibodp::EventTarget target = workload.Target();
+  sources.Begin();
+  for (uint64_t i = 0; i < s.ops; ++i) {
+    if (i % s.period == 0 && s.event != "none") {
+      event_time += event.Apply(target);
+      ++rep.events;
+    }
+    const std::chrono::nanoseconds latency = workload.RunOp(first_op + i);
+    busy += latency;
+    latencies[i] = static_cast<double>(latency.count());
+  }
+  rep.counters = sources.End();
+  rep.ops = s.ops;
+  rep.elapsed_ns = static_cast<double>(busy.count());
+  rep.latency = Summarize(std::move(latencies));
+  rep.event_time_ns_total = static_cast<double>(event_time.count());
+  if (const auto faults = CounterSources::Faults(rep.counters)) {
+    rep.faults_per_op =
+        static_cast<double>(*faults) / static_cast<double>(s.ops);
+  }
+  const double seconds = rep.elapsed_ns / 1e9;
+  rep.ops_per_sec = static_cast<double>(s.ops) / seconds;
+  rep.bytes_per_sec =
+      static_cast<double>(s.ops * workload.BytesPerOp()) / seconds;
+  return rep;
+}
+
+}  // namespace
+
+ScenarioResult RunScenario(const ibodp::Device& dev, const Scenario& scenario,
+                           CounterSources& sources,
+                           std::chrono::milliseconds timeout) {
+  ScenarioResult result;
+  result.scenario = scenario;
+  Workload workload(dev, scenario, timeout);
+  const std::unique_ptr<ibodp::MemoryEvent> event =
+      ibodp::MakeEvent(scenario.event);
+  // Warm-up maps every page of the MR, so that a scenario without events
+  // measures no first-touch faults.
+  const uint64_t warmup =
+      std::max(scenario.warmup_ops, workload.OpsToCoverMr());
+  for (uint64_t i = 0; i < warmup; ++i) {
+    workload.RunOp(i);
+  }
+  for (uint64_t r = 0; r < scenario.repetitions; ++r) {
+    result.repetitions.push_back(MeasureRepetition(
+        workload, *event, scenario, warmup + r * scenario.ops, sources));
+  }
+  result.aggregates = Aggregate(result.repetitions);
+  return result;
+}
+
+}  // namespace perftest

@@ -1,0 +1,138 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// The benchmark matrix of perftest: the flag parsers that read its axes, the
+// expansion of a MatrixSpec into Scenarios, and the presets.
+//
+// A Scenario is one point of the matrix: one RDMA operation of one message
+// size on an ODP MR of one size, touching a number of pages per operation,
+// with one memory event applied to the MR every `period` operations.
+#ifndef PERFTEST_SCENARIO_H_
+#define PERFTEST_SCENARIO_H_
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace perftest {
+
+enum class Op { kRead, kWrite, kSend, kFetchAdd };
+
+// The perftest flags behind each MatrixSpec field; error messages name them.
+inline constexpr std::string_view kFlagOps = "--ops";
+inline constexpr std::string_view kFlagMsgSizes = "--msg-sizes";
+inline constexpr std::string_view kFlagMrSizes = "--mr-sizes";
+inline constexpr std::string_view kFlagPages = "--pages";
+inline constexpr std::string_view kFlagEvents = "--events";
+inline constexpr std::string_view kFlagPeriods = "--periods";
+inline constexpr std::string_view kFlagIterations = "--iterations";
+inline constexpr std::string_view kFlagRepetitions = "--repetitions";
+
+// Atomics are 8 bytes: a fetch-add scenario always has this message size.
+inline constexpr uint64_t kAtomicSize = 8;
+
+// "read", "write", "send", "fetch-add".
+std::string_view OpName(Op op);
+// The inverse of OpName(); throws ibodp::Error naming the known operations.
+Op OpFromName(std::string_view name);
+
+struct Scenario {
+  Op op = Op::kRead;
+  uint64_t msg_size = 0;
+  uint64_t mr_size = 0;
+  // Distinct pages of the MR the operations touch per op.
+  uint64_t pages = 1;
+  // An ibodp::EventNames() name; "none" applies no event.
+  std::string event = "none";
+  // The event is applied once every `period` operations (>= 1).
+  uint64_t period = 1;
+  // Measured operations per repetition, and unmeasured ones before them.
+  uint64_t ops = 0;
+  uint64_t warmup_ops = 0;
+  uint64_t repetitions = 0;
+
+  // A stable id of the matrix point, e.g.
+  // "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1".
+  // It leaves out ops, warmup_ops and repetitions, which are not axes.
+  std::string Name() const;
+
+  bool operator==(const Scenario&) const = default;
+};
+
+// The axes of a matrix and the settings every scenario shares.
+struct MatrixSpec {
+  std::vector<Op> ops;
+  std::vector<uint64_t> msg_sizes;
+  std::vector<uint64_t> mr_sizes;
+  std::vector<uint64_t> pages;
+  std::vector<std::string> events;
+  std::vector<uint64_t> periods;
+  uint64_t ops_per_repetition = 0;
+  uint64_t warmup_ops = 0;
+  uint64_t repetitions = 0;
+  uint64_t page_size = 4096;
+  // No MR may be larger than this; the caller sets it from MemAvailable
+  // and names the source in `memory_limit_source` for the error message.
+  uint64_t memory_limit_bytes = std::numeric_limits<uint64_t>::max();
+  std::string memory_limit_source = "MemAvailable";
+};
+
+// Expands `spec` into its cartesian product, in this order (the first axis
+// varies slowest): ops, msg_sizes, mr_sizes, pages, events, periods, each
+// axis in the order the spec lists it. Fetch-add ignores msg_sizes: it gets
+// one scenario per remaining point, with msg_size kAtomicSize.
+//
+// A point whose message or pages do not fit its MR is left out when the
+// other MR sizes give the value a point that fits; the reason for each one
+// left out is appended to `skipped` (when not null). Throws ibodp::Error,
+// naming the flags and the fix, when the spec is impossible as a whole:
+// an empty axis, zero ops or repetitions, an MR above the memory limit, a
+// message size or page count that fits none of the MR sizes, a page size
+// that is not a power of two.
+std::vector<Scenario> ExpandMatrix(const MatrixSpec& spec,
+                                   std::vector<std::string>* skipped = nullptr);
+
+// Flag parsers. Each takes the flag's name (for the error message) and its
+// comma-separated value, keeps the listed order, and throws ibodp::Error
+// naming the flag, the bad value and what is allowed. Empty items and
+// duplicates are rejected.
+
+// Positive byte sizes: "64,4K,1M,1G". The suffixes are binary: K or KiB
+// (1024), M or MiB, G or GiB, T or TiB; a B alone means bytes. Rejects 0,
+// negative numbers, garbage and values that overflow 64 bits.
+std::vector<uint64_t> ParseSizeList(std::string_view flag,
+                                    std::string_view text);
+// Positive decimal integers: "1,10,100".
+std::vector<uint64_t> ParseCountList(std::string_view flag,
+                                     std::string_view text);
+// Operation names: "read,write,send,fetch-add".
+std::vector<Op> ParseOps(std::string_view flag, std::string_view text);
+// Event names out of `known` (usually ibodp::EventNames()).
+std::vector<std::string> ParseEvents(std::string_view flag,
+                                     std::string_view text,
+                                     const std::vector<std::string>& known);
+
+// "64 B", "4 KiB", "1 GiB"; "1.5 KiB" when no binary unit divides it.
+std::string FormatBytes(uint64_t bytes);
+
+// Presets (memory_limit_bytes unlimited: the caller sets it).
+//
+// QuickPreset: a smoke run of a few seconds. read; msg 4 KiB; MR 1 MiB;
+//   pages 16; events none, soft-dirty, mprotect-ro, fork, madvise-dontneed,
+//   munmap-remap; period 1; 200 ops, 20 warm-up ops, 3 repetitions.
+//   6 scenarios.
+// DefaultPreset: read, write, send, fetch-add; msg 4 KiB, 64 KiB; MR 1 MiB,
+//   64 MiB; pages 1, 16; every ibodp::EventNames() event; periods 1, 10;
+//   500 ops, 50 warm-up ops, 5 repetitions.
+// FullPreset: DefaultPreset plus msg 64 B and 1 MiB, MR 4 KiB and 1 GiB and
+//   period 100; 10 repetitions. Its 4 KiB MR leaves out the points whose
+//   message or pages do not fit it.
+MatrixSpec QuickPreset();
+MatrixSpec DefaultPreset();
+MatrixSpec FullPreset();
+
+}  // namespace perftest
+
+#endif  // PERFTEST_SCENARIO_H_

@@ -1,0 +1,111 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+#include "sources.h"
+
+#include "ibodp/error.h"
+
+namespace perftest {
+namespace {
+
+constexpr const char* kHwSource = "hw_counters";
+constexpr const char* kProfilerSource = "function-profiler";
+
+}  // namespace
+
+CounterMode CounterModeFromName(const std::string& name) {
+  if (name == "auto") {
+    return CounterMode::kAuto;
+  }
+  if (name == "hw") {
+    return CounterMode::kHw;
+  }
+  if (name == "profiler") {
+    return CounterMode::kProfiler;
+  }
+  if (name == "none") {
+    return CounterMode::kNone;
+  }
+  throw ibodp::Error("--counters: unknown source '" + name +
+                     "'; use auto, hw, profiler or none");
+}
+
+CounterSources::CounterSources(const std::string& device, CounterMode mode) {
+  hw_reason_ = profiler_reason_ = "not asked for (--counters)";
+  if (mode == CounterMode::kAuto || mode == CounterMode::kHw) {
+    try {
+      hw_ = std::make_unique<ibodp::HwCounters>(device, 1);
+      hw_->Require({ibodp::kCntPageFaults, ibodp::kCntPageInvalidations},
+                   "the kernel has no rxe ODP counters (the ibodp counter "
+                   "patch adds them)");
+    } catch (const ibodp::Unsupported& e) {
+      hw_.reset();
+      hw_reason_ = e.what();
+      if (mode == CounterMode::kHw) {
+        throw;
+      }
+    }
+  }
+  if (mode == CounterMode::kAuto || mode == CounterMode::kProfiler) {
+    try {
+      profiler_ =
+          std::make_unique<ibodp::FunctionProfiler>(std::vector<std::string>{
+              ibodp::kOdpFaultFunction, ibodp::kRxeInvalidateFunction});
+    } catch (const ibodp::Unsupported& e) {
+      profiler_reason_ = e.what();
+      if (mode == CounterMode::kProfiler) {
+        throw;
+      }
+    }
+  }
+}
+
+void CounterSources::Begin() {
+  if (hw_) {
+    hw_before_ = hw_->Read();
+  }
+  if (profiler_) {
+    profiler_->Reset();
+  }
+}
+
+std::vector<Counters> CounterSources::End() {
+  Counters hw;
+  hw.source = kHwSource;
+  if (hw_) {
+    hw.values = ibodp::CounterDelta(hw_before_, hw_->Read());
+    hw.available = true;
+  } else {
+    hw.unavailable_reason = hw_reason_;
+  }
+  Counters prof;
+  prof.source = kProfilerSource;
+  if (profiler_) {
+    for (const auto& [name, hits] : profiler_->Hits()) {
+      prof.values[name] = hits;
+    }
+    prof.available = true;
+  } else {
+    prof.unavailable_reason = profiler_reason_;
+  }
+  if (!hw.available && prof.available) {
+    return {prof, hw};
+  }
+  return {hw, prof};
+}
+
+std::optional<uint64_t> CounterSources::Faults(
+    const std::vector<Counters>& counters) {
+  if (counters.empty() || !counters[0].available) {
+    return std::nullopt;
+  }
+  const Counters& primary = counters[0];
+  const char* key = primary.source == kHwSource ? ibodp::kCntPageFaults
+                                                : ibodp::kOdpFaultFunction;
+  const auto it = primary.values.find(key);
+  if (it == primary.values.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+}  // namespace perftest

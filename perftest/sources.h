@@ -1,0 +1,53 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// The fault and invalidation counters perftest reads around each measured
+// repetition: the device's ODP hw_counters (rxe with the ibodp patches) and
+// the ftrace function profiler over the ODP fault and invalidation
+// functions (any kernel, needs root). A source that cannot be read is
+// reported with its reason, never as zeros.
+#ifndef PERFTEST_SOURCES_H_
+#define PERFTEST_SOURCES_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ibodp/hwcounters.h"
+#include "ibodp/profiler.h"
+#include "report.h"
+
+namespace perftest {
+
+enum class CounterMode { kAuto, kHw, kProfiler, kNone };
+
+// "auto", "hw", "profiler", "none"; throws ibodp::Error for other names.
+CounterMode CounterModeFromName(const std::string& name);
+
+class CounterSources {
+ public:
+  // kAuto opens what it can and records why the others are unavailable;
+  // kHw and kProfiler throw ibodp::Unsupported when theirs cannot be read.
+  CounterSources(const std::string& device, CounterMode mode);
+
+  // Starts counting; End() returns the deltas since, the primary source
+  // (hw_counters before the profiler) first.
+  void Begin();
+  std::vector<Counters> End();
+
+  // Page faults in `counters` from its primary source, or nullopt when no
+  // source is available.
+  static std::optional<uint64_t> Faults(const std::vector<Counters>& counters);
+
+ private:
+  std::unique_ptr<ibodp::HwCounters> hw_;
+  std::unique_ptr<ibodp::FunctionProfiler> profiler_;
+  std::string hw_reason_;
+  std::string profiler_reason_;
+  ibodp::CounterValues hw_before_;
+};
+
+}  // namespace perftest
+
+#endif  // PERFTEST_SOURCES_H_

@@ -1,0 +1,220 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+#include "workload.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include "ibodp/caps.h"
+#include "ibodp/error.h"
+#include "ibodp/work.h"
+
+namespace perftest {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The ODP transport capability an op needs on the responder side.
+uint32_t RequiredOdpCaps(Op op) {
+  switch (op) {
+    case Op::kRead:
+      return IBV_ODP_SUPPORT_READ;
+    case Op::kWrite:
+      return IBV_ODP_SUPPORT_WRITE;
+    case Op::kSend:
+      return IBV_ODP_SUPPORT_SEND | IBV_ODP_SUPPORT_RECV;
+    case Op::kFetchAdd:
+      return IBV_ODP_SUPPORT_ATOMIC;
+  }
+  return 0;
+}
+
+// A MAP_SHARED file for the msync event (it needs pages with a backing
+// file to clean); anonymous private memory for every other event.
+int OpenBackingFile(uint64_t size) {
+  const char* dir = std::getenv("IBODP_WRITEBACK_DIR");
+  std::string path =
+      std::string(dir != nullptr ? dir : "/tmp") + "/perftest-msync-XXXXXX";
+  const int fd = mkstemp(path.data());
+  if (fd < 0) {
+    ibodp::ThrowErrno("mkstemp " + path, errno);
+  }
+  unlink(path.c_str());
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    const int err = errno;
+    close(fd);
+    ibodp::ThrowErrno("ftruncate " + path, err);
+  }
+  return fd;
+}
+
+}  // namespace
+
+Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
+                   std::chrono::milliseconds timeout)
+    : scenario_(scenario),
+      timeout_(timeout),
+      local_(ibodp::Mapping::Anonymous(1)),
+      remote_(ibodp::Mapping::Anonymous(1)) {
+  const uint64_t page = ibodp::PageSize();
+  stride_ = (scenario.msg_size + page - 1) / page * page;
+  slots_ = scenario.mr_size / stride_;
+  if (slots_ < scenario.pages) {
+    throw ibodp::Error(scenario.Name() + ": " + std::to_string(scenario.pages) +
+                       " slots of " + FormatBytes(stride_) +
+                       " do not fit the MR of " +
+                       FormatBytes(scenario.mr_size));
+  }
+  ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
+                    RequiredOdpCaps(scenario.op), dev.name());
+  pd_ = ibodp::AllocPd(dev);
+  ibodp::LoopbackOptions opts;
+  opts.max_send_wr = static_cast<uint32_t>(scenario.pages);
+  opts.max_recv_wr = static_cast<uint32_t>(scenario.pages);
+  opts.max_rd_atomic = 16;
+  pair_ = std::make_unique<ibodp::LoopbackRcPair>(dev, pd_.get(), opts);
+  local_ = ibodp::Mapping::Anonymous(scenario.pages * stride_);
+  if (scenario.event == "msync") {
+    remote_fd_ = OpenBackingFile(scenario.mr_size);
+    remote_ = ibodp::Mapping(nullptr, scenario.mr_size, PROT_READ | PROT_WRITE,
+                             MAP_SHARED, remote_fd_, 0);
+  } else {
+    remote_ = ibodp::Mapping::Anonymous(scenario.mr_size);
+  }
+  std::fill(remote_.bytes().begin(), remote_.bytes().end(), 0x5a);
+  local_mr_ =
+      ibodp::RegisterMr(pd_.get(), local_.data(), local_.size(),
+                        ibodp::kFullAccess, ibodp::Registration::kPinned);
+  remote_mr_ = ibodp::RegisterMr(pd_.get(), remote_.data(), remote_.size(),
+                                 ibodp::kFullAccess, ibodp::Registration::kOdp);
+  sges_.resize(scenario.pages);
+  wrs_.resize(scenario.pages);
+  recvs_.resize(scenario.pages);
+  recv_sges_.resize(scenario.pages);
+  wcs_.resize(2 * scenario.pages);
+}
+
+Workload::~Workload() {
+  // The MRs go before the memory they cover, and the file after it.
+  remote_mr_.reset();
+  local_mr_.reset();
+  remote_ = ibodp::Mapping::Anonymous(1);
+  if (remote_fd_ >= 0) {
+    close(remote_fd_);
+  }
+}
+
+ibodp::EventTarget Workload::Target() const {
+  return {remote_.data(), remote_.size(), remote_fd_};
+}
+
+uint64_t Workload::BytesPerOp() const {
+  return scenario_.pages * scenario_.msg_size;
+}
+
+uint64_t Workload::OpsToCoverMr() const {
+  return (slots_ + scenario_.pages - 1) / scenario_.pages;
+}
+
+void Workload::PostRecvs(uint64_t first_slot) {
+  for (uint64_t i = 0; i < scenario_.pages; ++i) {
+    const uint64_t slot = (first_slot + i) % slots_;
+    recv_sges_[i] = {
+        reinterpret_cast<uint64_t>(remote_.data()) + slot * stride_,
+        static_cast<uint32_t>(scenario_.msg_size), remote_mr_->lkey};
+    recvs_[i] = {};
+    recvs_[i].wr_id = i;
+    recvs_[i].sg_list = &recv_sges_[i];
+    recvs_[i].num_sge = 1;
+    recvs_[i].next = i + 1 < scenario_.pages ? &recvs_[i + 1] : nullptr;
+  }
+  ibv_recv_wr* bad = nullptr;
+  const int rc = ibv_post_recv(pair_->b(), recvs_.data(), &bad);
+  if (rc != 0) {
+    ibodp::ThrowErrno("ibv_post_recv", rc);
+  }
+}
+
+void Workload::PostSends(uint64_t first_slot) {
+  const auto remote_base = reinterpret_cast<uint64_t>(remote_.data());
+  for (uint64_t i = 0; i < scenario_.pages; ++i) {
+    const uint64_t slot = (first_slot + i) % slots_;
+    sges_[i] = {reinterpret_cast<uint64_t>(local_.data()) + i * stride_,
+                static_cast<uint32_t>(scenario_.msg_size), local_mr_->lkey};
+    ibv_send_wr& wr = wrs_[i];
+    wr = {};
+    wr.wr_id = i;
+    wr.sg_list = &sges_[i];
+    wr.num_sge = 1;
+    wr.send_flags = IBV_SEND_SIGNALED;
+    wr.next = i + 1 < scenario_.pages ? &wrs_[i + 1] : nullptr;
+    switch (scenario_.op) {
+      case Op::kRead:
+      case Op::kWrite:
+        wr.opcode =
+            scenario_.op == Op::kRead ? IBV_WR_RDMA_READ : IBV_WR_RDMA_WRITE;
+        wr.wr.rdma.remote_addr = remote_base + slot * stride_;
+        wr.wr.rdma.rkey = remote_mr_->rkey;
+        break;
+      case Op::kSend:
+        wr.opcode = IBV_WR_SEND;
+        break;
+      case Op::kFetchAdd:
+        wr.opcode = IBV_WR_ATOMIC_FETCH_AND_ADD;
+        wr.wr.atomic.remote_addr = remote_base + slot * stride_;
+        wr.wr.atomic.rkey = remote_mr_->rkey;
+        wr.wr.atomic.compare_add = 1;
+        break;
+    }
+  }
+  ibv_send_wr* bad = nullptr;
+  const int rc = ibv_post_send(pair_->a(), wrs_.data(), &bad);
+  if (rc != 0) {
+    ibodp::ThrowErrno("ibv_post_send of " + std::to_string(scenario_.pages) +
+                          " " + std::string(OpName(scenario_.op)) + " WRs",
+                      rc);
+  }
+}
+
+int Workload::Poll(int expected) {
+  const auto deadline = Clock::now() + timeout_;
+  int done = 0;
+  while (done < expected) {
+    const int n = ibv_poll_cq(pair_->cq(), expected - done, wcs_.data() + done);
+    if (n < 0) {
+      throw ibodp::Error("ibv_poll_cq failed (" + std::to_string(n) + ")");
+    }
+    for (int i = done; i < done + n; ++i) {
+      ibodp::RequireSuccess(wcs_[i], std::string(OpName(scenario_.op)));
+    }
+    done += n;
+    if (n == 0 && Clock::now() > deadline) {
+      throw ibodp::Error(scenario_.Name() + ": " + std::to_string(done) +
+                         " of " + std::to_string(expected) +
+                         " completions after " +
+                         std::to_string(timeout_.count()) +
+                         " ms (timeout; raise --timeout-ms)");
+    }
+  }
+  return done;
+}
+
+std::chrono::nanoseconds Workload::RunOp(uint64_t index) {
+  const uint64_t first_slot = (index * scenario_.pages) % slots_;
+  const bool send = scenario_.op == Op::kSend;
+  if (send) {
+    PostRecvs(first_slot);
+  }
+  const auto start = Clock::now();
+  PostSends(first_slot);
+  Poll(static_cast<int>(scenario_.pages * (send ? 2 : 1)));
+  return Clock::now() - start;
+}
+
+}  // namespace perftest

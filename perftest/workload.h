@@ -1,0 +1,81 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// The verbs objects of one scenario and its measured operation. Setup
+// (device, PD, loopback RC pair, buffers, MRs) happens in the constructor;
+// RunOp() is the timed fast path and allocates nothing.
+//
+// An op posts `pages` work requests of msg_size bytes, one per slot: slots
+// are page-aligned, round_up(msg_size, page) bytes apart, and successive
+// ops move on through the MR, wrapping at its end. The "remote" side of
+// every op is the ODP MR: READ reads from it, WRITE and SEND (into RECVs
+// posted on the ODP MR) write to it, fetch-add updates 8 bytes of it. The
+// local side is pinned memory.
+#ifndef PERFTEST_WORKLOAD_H_
+#define PERFTEST_WORKLOAD_H_
+
+#include <infiniband/verbs.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ibodp/device.h"
+#include "ibodp/events.h"
+#include "ibodp/loopback.h"
+#include "ibodp/mapping.h"
+#include "ibodp/verbs.h"
+#include "scenario.h"
+
+namespace perftest {
+
+class Workload {
+ public:
+  // Throws ibodp::Unsupported when `dev` lacks ODP for the op, and
+  // ibodp::Error for any other setup failure.
+  Workload(const ibodp::Device& dev, const Scenario& scenario,
+           std::chrono::milliseconds timeout);
+  Workload(const Workload&) = delete;
+  Workload& operator=(const Workload&) = delete;
+  ~Workload();
+
+  // Runs op number `index`; returns its latency (post to last completion).
+  // Throws ibodp::Error on a failed completion or a timeout.
+  std::chrono::nanoseconds RunOp(uint64_t index);
+
+  // The range the memory events act on: the whole ODP MR.
+  ibodp::EventTarget Target() const;
+  // Bytes an op moves.
+  uint64_t BytesPerOp() const;
+  // Ops that touch every slot of the MR once: the least warm-up that
+  // leaves no page of the MR unmapped.
+  uint64_t OpsToCoverMr() const;
+
+ private:
+  void PostRecvs(uint64_t first_slot);
+  void PostSends(uint64_t first_slot);
+  int Poll(int expected);
+
+  Scenario scenario_;
+  std::chrono::milliseconds timeout_;
+  uint64_t stride_ = 0;
+  uint64_t slots_ = 0;
+  ibodp::ProtectionDomain pd_;
+  std::unique_ptr<ibodp::LoopbackRcPair> pair_;
+  ibodp::Mapping local_;
+  ibodp::Mapping remote_;
+  int remote_fd_ = -1;
+  ibodp::MemoryRegion local_mr_;
+  ibodp::MemoryRegion remote_mr_;
+  std::vector<ibv_sge> sges_;
+  std::vector<ibv_send_wr> wrs_;
+  std::vector<ibv_recv_wr> recvs_;
+  std::vector<ibv_sge> recv_sges_;
+  std::vector<ibv_wc> wcs_;
+};
+
+}  // namespace perftest
+
+#endif  // PERFTEST_WORKLOAD_H_
