@@ -53,13 +53,19 @@ bool HwCounters::Has(const std::string& name) const {
 
 void HwCounters::Require(const std::vector<std::string>& names,
                          const std::string& why) const {
+  // The first few missing names, then how many more.
+  constexpr size_t kListed = 3;
   std::ostringstream missing;
+  size_t count = 0;
   for (const auto& name : names) {
-    if (!Has(name)) {
-      missing << (missing.tellp() > 0 ? ", " : "") << name;
+    if (!Has(name) && ++count <= kListed) {
+      missing << (count > 1 ? ", " : "") << name;
     }
   }
-  if (missing.tellp() > 0) {
+  if (count > kListed) {
+    missing << " and " << count - kListed << " more";
+  }
+  if (count > 0) {
     throw Unsupported(device_ + " has no " + missing.str() + " in " +
                       dir_.string() + ": " + why);
   }

@@ -135,6 +135,26 @@ def lab_selftests(source, tally):
                 r.exit_code == EXIT_TIMEOUT, f"got {r.exit_code}")
 
 
+def skip_reasons(console):
+    """Why each GoogleTest test skipped, from its console output: the lines
+    after "FILE:LINE: Skipped" up to "[  SKIPPED ] NAME" (gtest's JSON
+    output leaves the message out), kernel messages left out."""
+    reasons, current, lines, grab = {}, None, [], False
+    for line in console.splitlines():
+        run = re.match(r"\[ RUN      \] (\S+)", line)
+        done = re.match(r"\[  SKIPPED \] (\S+) \(", line)
+        if run:
+            current, lines, grab = run.group(1), [], False
+        elif done and done.group(1) == current:
+            reasons[current] = " ".join(lines).strip()
+            current, grab = None, False
+        elif current and line.endswith(": Skipped"):
+            grab = True
+        elif grab and not re.match(r"\[\s*\d+\.\d+\]", line):
+            lines.append(line.strip())
+    return reasons
+
+
 def guest_tests(source, variant, tally):
     step(f"in-guest tests on the {variant} kernel ({TEST_FLAVOUR[variant]} "
          "flavour)")
@@ -148,6 +168,9 @@ def guest_tests(source, variant, tally):
         tally.check(f"{variant}: guest tests ran", False, r.message)
         return
     report = json.loads(out_json.read_text())
+    console = out_json.parent / "console.log"
+    reasons = skip_reasons(console.read_text(errors="replace")
+                           if console.exists() else "")
     for suite in report.get("testsuites", []):
         for test in suite.get("testsuite", []):
             name = f"{variant}: {suite['name']}.{test['name']}"
@@ -155,7 +178,9 @@ def guest_tests(source, variant, tally):
                 tally.skipped += 1
                 msg = "; ".join(f.get("failure", "") for f in
                                 test.get("failures", [])) or test.get(
-                                    "skipped", {}).get("message", "")
+                                    "skipped", {}).get("message", "") or \
+                    reasons.get(f"{suite['name']}.{test['name']}",
+                                "no reason found in console.log")
                 tally.skips.append(f"{name}: {msg}")
                 info(f"SKIP {name}: {msg}")
                 continue

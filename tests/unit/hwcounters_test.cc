@@ -72,6 +72,18 @@ TEST_F(HwCountersTest, RequireNamesEveryMissingCounter) {
   }
 }
 
+TEST_F(HwCountersTest, RequireListsThreeMissingCountersThenHowManyMore) {
+  const HwCounters counters("rxe0", 1, root_);
+  try {
+    counters.Require({"a", "b", "page_faults", "c", "d", "e"}, "why");
+    FAIL() << "expected Unsupported";
+  } catch (const Unsupported& e) {
+    EXPECT_NE(std::string(e.what()).find("rxe0 has no a, b, c and 2 more in"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(HwCountersTest, UnreadableValueIsAnError) {
   Put("page_faults", "garbage");
   const HwCounters counters("rxe0", 1, root_);
