@@ -42,12 +42,11 @@ constexpr std::array<const char*, 9> kEvents = {
 class OdpCounters : public guest::OdpFixture {
  protected:
   void SetUp() override {
-    const char* env = std::getenv("IBODP_EXPECT_KEEP");
-    if (env == nullptr ||
-        (std::string(env) != "0" && std::string(env) != "1")) {
-      GTEST_SKIP() << "IBODP_EXPECT_KEEP is not 0 or 1 (see faults_test.cc)";
+    const std::optional<bool> keep = guest::ExpectKeep();
+    if (!keep) {
+      GTEST_SKIP() << guest::kExpectKeepUnset;
     }
-    keeps_ = std::string(env) == "1";
+    keeps_ = *keep;
     try {
       profiler_ = std::make_unique<FunctionProfiler>(
           std::vector<std::string>{kOdpFaultFunction});
@@ -143,15 +142,7 @@ TEST_F(OdpCounters, SoftDirty) {
 }
 
 TEST_F(OdpCounters, ForkWithChildThatExits) {
-  const CounterValues delta = AfterEventAndRead([] {
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      _exit(0);
-    }
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  });
+  const CounterValues delta = AfterEventAndRead(guest::ForkChildThatExits);
   ExpectFaults(delta, Expected(true));
   ExpectInvalidated(delta, "protection_page", 1, true);
 }

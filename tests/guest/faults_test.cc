@@ -32,14 +32,11 @@ namespace {
 class OdpFaults : public guest::OdpFixture {
  protected:
   void SetUp() override {
-    const char* env = std::getenv("IBODP_EXPECT_KEEP");
-    if (env == nullptr ||
-        (std::string(env) != "0" && std::string(env) != "1")) {
-      GTEST_SKIP() << "IBODP_EXPECT_KEEP is not 0 or 1: set it to 1 for a "
-                      "kernel that keeps ODP pages on write-protecting "
-                      "events (patched), 0 for one that drops them";
+    const std::optional<bool> keep = guest::ExpectKeep();
+    if (!keep) {
+      GTEST_SKIP() << guest::kExpectKeepUnset;
     }
-    keeps_ = std::string(env) == "1";
+    keeps_ = *keep;
     try {
       profiler_ = std::make_unique<FunctionProfiler>(
           std::vector<std::string>{kOdpFaultFunction, kRxeInvalidateFunction});
@@ -96,16 +93,7 @@ TEST_F(OdpFaults, MprotectNoneAndBack) {
 }
 
 TEST_F(OdpFaults, ForkWithChildThatExits) {
-  EXPECT_EQ(ReadFaultsAfter([] {
-              const pid_t pid = fork();
-              ASSERT_GE(pid, 0);
-              if (pid == 0) {
-                _exit(0);
-              }
-              int status = 0;
-              ASSERT_EQ(waitpid(pid, &status, 0), pid);
-            }),
-            Expected(true));
+  EXPECT_EQ(ReadFaultsAfter(guest::ForkChildThatExits), Expected(true));
   ExpectLocal(0, Bytes(), kRemoteSeed);
 }
 

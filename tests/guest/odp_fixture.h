@@ -8,6 +8,8 @@
 #define IBODP_TESTS_GUEST_ODP_FIXTURE_H_
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +32,33 @@ namespace ibodp::guest {
 inline std::string DeviceName() {
   const char* env = std::getenv("IBODP_DEVICE");
   return env != nullptr ? env : "";
+}
+
+// IBODP_EXPECT_KEEP: 1 for a kernel that keeps ODP pages on write-protecting
+// events (patched), 0 for one that drops them on every event (pristine).
+// `odplab test` sets it per variant; nullopt when it is unset or another
+// value, and the tests that need it skip with kExpectKeepUnset.
+inline std::optional<bool> ExpectKeep() {
+  const char* env = std::getenv("IBODP_EXPECT_KEEP");
+  if (env == nullptr || (std::string(env) != "0" && std::string(env) != "1")) {
+    return std::nullopt;
+  }
+  return std::string(env) == "1";
+}
+
+inline constexpr const char* kExpectKeepUnset =
+    "IBODP_EXPECT_KEEP is not 0 or 1: set it to 1 for a kernel that keeps ODP "
+    "pages on write-protecting events (patched), 0 for one that drops them";
+
+// The fork event of the fault tests: a child that exits at once, reaped.
+inline void ForkChildThatExits() {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
 }
 
 class OdpFixture : public ::testing::Test {

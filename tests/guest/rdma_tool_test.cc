@@ -45,12 +45,11 @@ json RdmaJson(const std::string& command) {
 class RdmaStatMr : public guest::OdpFixture {
  protected:
   void SetUp() override {
-    const char* env = std::getenv("IBODP_EXPECT_KEEP");
-    if (env == nullptr ||
-        (std::string(env) != "0" && std::string(env) != "1")) {
-      GTEST_SKIP() << "IBODP_EXPECT_KEEP is not 0 or 1 (see faults_test.cc)";
+    const std::optional<bool> keep = guest::ExpectKeep();
+    if (!keep) {
+      GTEST_SKIP() << guest::kExpectKeepUnset;
     }
-    keeps_ = std::string(env) == "1";
+    keeps_ = *keep;
     if (access("/usr/bin/rdma", X_OK) != 0 && access("/sbin/rdma", X_OK) != 0) {
       GTEST_SKIP() << "no rdma tool (Debian package iproute2)";
     }
