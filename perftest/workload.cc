@@ -100,11 +100,10 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   wcs_.resize(2 * scenario.pages);
 }
 
+// The members go in reverse order of declaration: the MRs before the
+// memory they cover, the QPs before the PD. The mapping keeps its file
+// open, so the descriptor can go first.
 Workload::~Workload() {
-  // The MRs go before the memory they cover, and the file after it.
-  remote_mr_.reset();
-  local_mr_.reset();
-  remote_ = ibodp::Mapping::Anonymous(1);
   if (remote_fd_ >= 0) {
     close(remote_fd_);
   }

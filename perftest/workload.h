@@ -62,6 +62,7 @@ class Workload {
   std::chrono::milliseconds timeout_;
   uint64_t stride_ = 0;
   uint64_t slots_ = 0;
+  // Declared in creation order: teardown runs in reverse.
   ibodp::ProtectionDomain pd_;
   std::unique_ptr<ibodp::LoopbackRcPair> pair_;
   ibodp::Mapping local_;

@@ -21,6 +21,7 @@
 #include "ibodp/pattern.h"
 #include "ibodp/verbs.h"
 #include "ibodp/work.h"
+#include "odp_fixture.h"
 
 namespace ibodp {
 namespace {
@@ -28,10 +29,7 @@ namespace {
 using std::chrono::milliseconds;
 constexpr milliseconds kTimeout{10000};
 
-std::string DeviceName() {
-  const char* env = std::getenv("IBODP_DEVICE");
-  return env != nullptr ? env : "";
-}
+using guest::DeviceName;
 
 TEST(Smoke, PortIsActive) {
   Device dev(DeviceName());
@@ -51,23 +49,8 @@ TEST(Smoke, ReportsOdpForRcReadWrite) {
       << DescribeOdpCaps(caps);
 }
 
-class OdpLoopback : public ::testing::Test {
+class OdpLoopback : public guest::LoopbackFixture {
  protected:
-  static constexpr size_t kPages = 16;
-
-  void SetUp() override {
-    dev_ = std::make_unique<Device>(DeviceName());
-    try {
-      RequireOdp(QueryOdpCaps(*dev_), Transport::kRc,
-                 IBV_ODP_SUPPORT_READ | IBV_ODP_SUPPORT_WRITE, dev_->name());
-    } catch (const Unsupported& e) {
-      GTEST_SKIP() << e.what();
-    }
-    pd_ = AllocPd(*dev_);
-    pair_ =
-        std::make_unique<LoopbackRcPair>(*dev_, pd_.get(), LoopbackOptions{});
-  }
-
   ibv_sge Sge(const Mapping& m, const MemoryRegion& mr, size_t offset,
               size_t length) {
     return ibv_sge{reinterpret_cast<uint64_t>(m.data() + offset),
@@ -78,11 +61,6 @@ class OdpLoopback : public ::testing::Test {
     return RemoteBuffer{reinterpret_cast<uint64_t>(m.data() + offset),
                         mr->rkey};
   }
-
-  // Declared in creation order so that teardown runs in reverse.
-  std::unique_ptr<Device> dev_;
-  ProtectionDomain pd_;
-  std::unique_ptr<LoopbackRcPair> pair_;
 };
 
 TEST_F(OdpLoopback, WriteThenReadKeepsBytes) {
