@@ -37,18 +37,18 @@ uint32_t RequiredOdpCaps(Op op) {
 
 // A MAP_SHARED file for the msync event (it needs pages with a backing
 // file to clean); anonymous private memory for every other event.
-int OpenBackingFile(uint64_t size) {
+UniqueFd OpenBackingFile(uint64_t size) {
   const char* dir = std::getenv("IBODP_WRITEBACK_DIR");
   std::string path =
       std::string(dir != nullptr ? dir : "/tmp") + "/perftest-msync-XXXXXX";
-  const int fd = mkstemp(path.data());
-  if (fd < 0) {
-    ibodp::ThrowErrno("mkstemp " + path, errno);
+  UniqueFd fd(mkstemp(path.data()));
+  if (fd.get() < 0) {
+    const int err = errno;
+    ibodp::ThrowErrno("mkstemp " + path, err);
   }
   unlink(path.c_str());
-  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+  if (ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
     const int err = errno;
-    close(fd);
     ibodp::ThrowErrno("ftruncate " + path, err);
   }
   return fd;
@@ -83,7 +83,7 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   if (scenario.event == "msync") {
     remote_fd_ = OpenBackingFile(scenario.mr_size);
     remote_ = ibodp::Mapping(nullptr, scenario.mr_size, PROT_READ | PROT_WRITE,
-                             MAP_SHARED, remote_fd_, 0);
+                             MAP_SHARED, remote_fd_.get(), 0);
   } else {
     remote_ = ibodp::Mapping::Anonymous(scenario.mr_size);
   }
@@ -100,17 +100,24 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   wcs_.resize(2 * scenario.pages);
 }
 
-// The members go in reverse order of declaration: the MRs before the
-// memory they cover, the QPs before the PD. The mapping keeps its file
-// open, so the descriptor can go first.
-Workload::~Workload() {
-  if (remote_fd_ >= 0) {
-    close(remote_fd_);
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) {
+      close(fd_);
+    }
+    fd_ = other.Release();
+  }
+  return *this;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) {
+    close(fd_);
   }
 }
 
 ibodp::EventTarget Workload::Target() const {
-  return {remote_.data(), remote_.size(), remote_fd_};
+  return {remote_.data(), remote_.size(), remote_fd_.get()};
 }
 
 uint64_t Workload::BytesPerOp() const {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ibodp/device.h"
@@ -31,6 +32,24 @@
 
 namespace perftest {
 
+// A file descriptor closed when it goes out of scope.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd();
+
+  int get() const { return fd_; }
+  int Release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_ = -1;
+};
+
 class Workload {
  public:
   // Throws ibodp::Unsupported when `dev` lacks ODP for the op, and
@@ -39,7 +58,6 @@ class Workload {
            std::chrono::milliseconds timeout);
   Workload(const Workload&) = delete;
   Workload& operator=(const Workload&) = delete;
-  ~Workload();
 
   // Runs op number `index`; returns its latency (post to last completion).
   // Throws ibodp::Error on a failed completion or a timeout.
@@ -66,8 +84,9 @@ class Workload {
   ibodp::ProtectionDomain pd_;
   std::unique_ptr<ibodp::LoopbackRcPair> pair_;
   ibodp::Mapping local_;
+  // The msync event's backing file, or -1.
+  UniqueFd remote_fd_;
   ibodp::Mapping remote_;
-  int remote_fd_ = -1;
   ibodp::MemoryRegion local_mr_;
   ibodp::MemoryRegion remote_mr_;
   std::vector<ibv_sge> sges_;
