@@ -43,6 +43,10 @@ void MrDeleter::operator()(ibv_mr* mr) const {
   LogDestroyFailure("ibv_dereg_mr", ibv_dereg_mr(mr));
 }
 
+void AhDeleter::operator()(ibv_ah* ah) const {
+  LogDestroyFailure("ibv_destroy_ah", ibv_destroy_ah(ah));
+}
+
 ProtectionDomain AllocPd(const Device& dev) {
   ProtectionDomain pd(ibv_alloc_pd(dev.context()));
   if (!pd) {

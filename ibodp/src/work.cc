@@ -28,6 +28,42 @@ void PostRdma(ibv_qp* qp, ibv_wr_opcode opcode, const ibv_sge& local,
   }
 }
 
+void PostRecv(ibv_qp* qp, const ibv_sge& local, uint64_t wr_id) {
+  ibv_sge sge = local;
+  ibv_recv_wr wr = {};
+  wr.wr_id = wr_id;
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  ibv_recv_wr* bad = nullptr;
+  const int rc = ibv_post_recv(qp, &wr, &bad);
+  if (rc != 0) {
+    ThrowErrno("ibv_post_recv(QP " + std::to_string(qp->qp_num) + ", " +
+                   std::to_string(local.length) + " bytes)",
+               rc);
+  }
+}
+
+void PostUdSend(ibv_qp* qp, ibv_ah* ah, uint32_t remote_qpn, uint32_t qkey,
+                const ibv_sge& local, uint64_t wr_id) {
+  ibv_sge sge = local;
+  ibv_send_wr wr = {};
+  wr.wr_id = wr_id;
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  wr.opcode = IBV_WR_SEND;
+  wr.send_flags = IBV_SEND_SIGNALED;
+  wr.wr.ud.ah = ah;
+  wr.wr.ud.remote_qpn = remote_qpn;
+  wr.wr.ud.remote_qkey = qkey;
+  ibv_send_wr* bad = nullptr;
+  const int rc = ibv_post_send(qp, &wr, &bad);
+  if (rc != 0) {
+    ThrowErrno("ibv_post_send(UD SEND to QP " + std::to_string(remote_qpn) +
+                   ", " + std::to_string(local.length) + " bytes)",
+               rc);
+  }
+}
+
 ibv_wc PollOne(ibv_cq* cq, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   ibv_wc wc = {};

@@ -2,8 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // RAII owners for verbs objects. Destroy in reverse order of creation:
-// QPs, then MRs and CQs, then the PD, then the Device. Declare members in
-// creation order and C++ does the rest.
+// QPs and AHs, then MRs and CQs, then the PD, then the Device. Declare members
+// in creation order and C++ does the rest.
 #ifndef IBODP_VERBS_H_
 #define IBODP_VERBS_H_
 
@@ -28,11 +28,15 @@ struct QpDeleter {
 struct MrDeleter {
   void operator()(ibv_mr* mr) const;
 };
+struct AhDeleter {
+  void operator()(ibv_ah* ah) const;
+};
 
 using ProtectionDomain = std::unique_ptr<ibv_pd, PdDeleter>;
 using CompletionQueue = std::unique_ptr<ibv_cq, CqDeleter>;
 using QueuePair = std::unique_ptr<ibv_qp, QpDeleter>;
 using MemoryRegion = std::unique_ptr<ibv_mr, MrDeleter>;
+using AddressHandle = std::unique_ptr<ibv_ah, AhDeleter>;
 
 ProtectionDomain AllocPd(const Device& dev);
 CompletionQueue CreateCq(const Device& dev, int depth);

@@ -22,6 +22,13 @@ struct RemoteBuffer {
 void PostRdma(ibv_qp* qp, ibv_wr_opcode opcode, const ibv_sge& local,
               const RemoteBuffer& remote, uint64_t wr_id);
 
+// Posts one receive of `local` (for UD, the first 40 bytes take the GRH).
+void PostRecv(ibv_qp* qp, const ibv_sge& local, uint64_t wr_id);
+
+// Posts one signaled UD SEND of `local` through `ah` to QP `remote_qpn`.
+void PostUdSend(ibv_qp* qp, ibv_ah* ah, uint32_t remote_qpn, uint32_t qkey,
+                const ibv_sge& local, uint64_t wr_id);
+
 // Busy-polls `cq` until one completion arrives. Returns it whatever its
 // status; throws Error on a poll failure or after `timeout`.
 ibv_wc PollOne(ibv_cq* cq, std::chrono::milliseconds timeout);

@@ -1,0 +1,37 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// ODP prefetch through ibv_advise_mr(): the device maps a range of an ODP
+// MR before it is used, so that the first access does not fault.
+#ifndef IBODP_PREFETCH_H_
+#define IBODP_PREFETCH_H_
+
+#include <infiniband/verbs.h>
+
+#include <cstddef>
+#include <string>
+
+namespace ibodp {
+
+enum class PrefetchAccess {
+  kRead,   // IBV_ADVISE_MR_ADVICE_PREFETCH: mapped for reading
+  kWrite,  // IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE: mapped writable
+};
+
+// Empty when [addr, addr + length) lies inside `mr` and fits one SGE;
+// otherwise why not ("range ... ends past the MR's end ...").
+std::string PrefetchRangeProblem(const ibv_mr& mr, const void* addr,
+                                 size_t length);
+
+// Prefetches [addr, addr + length) of the ODP MR `mr`. With `wait`, returns
+// once the pages are mapped (IBV_ADVISE_MR_FLAG_FLUSH); without, the
+// device may still be working. Throws Unsupported when the userspace
+// provider has no advise_mr (the kernel may have it: rxe in Linux 6.16+
+// has prefetch, rdma-core gained the rxe provider's call later) and Error
+// for a bad range or a failed call.
+void PrefetchMr(const ibv_mr& mr, const void* addr, size_t length,
+                PrefetchAccess access, bool wait);
+
+}  // namespace ibodp
+
+#endif  // IBODP_PREFETCH_H_
