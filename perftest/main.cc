@@ -6,10 +6,12 @@
 // writes one JSON report (rewritten after every scenario, so that an
 // interrupted run leaves the finished part readable).
 #include <gflags/gflags.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -95,6 +97,28 @@ MatrixSpec SpecFromFlags() {
   return spec;
 }
 
+// The flags that are not matrix axes, checked before any device is opened
+// so that a typo costs no set-up.
+void CheckOtherFlags() {
+  perftest::CounterModeFromName(FLAGS_counters);
+  if (FLAGS_timeout_ms == 0) {
+    throw ibodp::Error(
+        "--timeout_ms: 0 would fail every op; give the completion timeout "
+        "in milliseconds (default 10000)");
+  }
+  const std::filesystem::path out(FLAGS_output);
+  const std::filesystem::path dir =
+      out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(dir)) {
+    throw ibodp::Error("--output " + FLAGS_output + ": directory " +
+                       dir.string() + " does not exist; create it first");
+  }
+  if (access(dir.c_str(), W_OK) != 0) {
+    throw ibodp::Error("--output " + FLAGS_output + ": directory " +
+                       dir.string() + " is not writable by this user");
+  }
+}
+
 // Runs every scenario; returns the number that failed.
 int RunAll(const ibodp::Device& dev, const std::vector<perftest::Scenario>& all,
            perftest::Report& report) {
@@ -148,15 +172,18 @@ int main(int argc, char** argv) {
   try {
     const std::vector<perftest::Scenario> all =
         perftest::ExpandMatrix(SpecFromFlags());
+    CheckOtherFlags();
+    const auto patch_series =
+        perftest::ParseKeyValues("--patch-series", FLAGS_patch_series);
+    const auto extra = perftest::ParseKeyValues("--context", FLAGS_context);
     const ibodp::Device dev(FLAGS_device);
     ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
                       IBV_ODP_SUPPORT_READ, dev.name());
     perftest::Report report;
     report.context = perftest::BuildContext(dev.name(), argc, argv);
     report.context.kernel_config_hash = FLAGS_kernel_config_hash;
-    report.context.patch_series =
-        perftest::ParseKeyValues("--patch-series", FLAGS_patch_series);
-    report.context.extra = perftest::ParseKeyValues("--context", FLAGS_context);
+    report.context.patch_series = patch_series;
+    report.context.extra = extra;
     const int failed = RunAll(dev, all, report);
     std::cerr << "perftest: report " << FLAGS_output << "; " << failed << " of "
               << all.size() << " scenarios failed\n";

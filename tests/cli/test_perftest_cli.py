@@ -1,0 +1,74 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""perftest's bad-input errors on the host: each bad flag value exits with
+status 2 and a message naming the flag and the fix, before any device is
+opened (so these run where there is no RDMA device).
+
+Usage: python3 test_perftest_cli.py PATH/TO/perftest
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+PERFTEST = None
+
+# (flags, words the error message must contain)
+BAD_FLAGS = [
+    (["--events=bogus"], ["--events", "unknown event 'bogus'", "soft-dirty"]),
+    (["--ops=frob"], ["--ops", "unknown operation 'frob'", "fetch-add"]),
+    (["--msg_sizes=0"], ["--msg-sizes", "at least 1 byte"]),
+    (["--mr_sizes=0"], ["--mr-sizes", "at least 1 byte"]),
+    (["--mr_sizes=4Q"], ["--mr-sizes", "'4Q'"]),
+    (["--mr_sizes=100T"], ["100 TiB", "MemAvailable", "smaller --mr-sizes"]),
+    (["--pages=0"], ["--pages", "at least 1"]),
+    (["--periods=0"], ["--periods", "at least 1"]),
+    (["--preset=huge"], ["--preset", "unknown preset 'huge'"]),
+    (["--counters=kprobe"], ["--counters", "unknown source 'kprobe'"]),
+    (["--timeout_ms=0"], ["--timeout_ms", "milliseconds"]),
+    (["--msg_sizes=8K", "--mr_sizes=4K"], ["--msg-sizes 8 KiB",
+                                           "--mr-sizes has 4 KiB"]),
+    (["--pages=1000", "--mr_sizes=4K"], ["--pages 1000",
+                                         "--mr-sizes has 4 KiB"]),
+    (["--output=/nonexistent/dir/x.json"], ["/nonexistent/dir",
+                                            "does not exist"]),
+    (["--context=foo"], ["--context", "'foo' is not KEY=VALUE"]),
+    (["--patch_series=foo"], ["--patch-series", "'foo'"]),
+]
+
+
+def run(flags):
+    with tempfile.TemporaryDirectory() as tmp:
+        return subprocess.run([PERFTEST] + flags, capture_output=True,
+                              text=True, cwd=tmp, timeout=60, check=False)
+
+
+class BadFlags(unittest.TestCase):
+    def test_each_bad_value_exits_2_naming_the_cause(self):
+        for flags, words in BAD_FLAGS:
+            with self.subTest(flags=flags):
+                proc = run(flags)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                for word in words:
+                    self.assertIn(word, proc.stderr)
+                self.assertEqual(proc.stderr.count("\n"), 1,
+                                 "one line, no stack trace: " + proc.stderr)
+
+    def test_unknown_flag_is_refused(self):
+        proc = run(["--bogus_flag"])
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("unknown command line flag 'bogus_flag'", proc.stderr)
+
+    def test_list_events_names_each_notifier_event(self):
+        proc = run(["--list_events"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.splitlines()
+        self.assertEqual(len(lines), 11)
+        self.assertIn("soft-dirty (MMU_NOTIFY_SOFT_DIRTY)", lines)
+
+
+if __name__ == "__main__":
+    PERFTEST = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
