@@ -139,10 +139,11 @@ std::map<std::string, std::string> GetStringMap(const json& object,
 // ---- The model, field by field. ----
 
 json SummaryJson(const Summary& s) {
-  return {
-      {"count", s.count},   {"min_ns", s.min_ns},   {"p50_ns", s.p50_ns},
-      {"p90_ns", s.p90_ns}, {"p99_ns", s.p99_ns},   {"p999_ns", s.p999_ns},
-      {"max_ns", s.max_ns}, {"mean_ns", s.mean_ns}, {"stddev_ns", s.stddev_ns}};
+  return {{"count", s.count},         {"min_ns", s.min_ns},
+          {"p50_ns", s.p50_ns},       {"p90_ns", s.p90_ns},
+          {"p99_ns", s.p99_ns},       {"p999_ns", s.p999_ns},
+          {"max_ns", s.max_ns},       {"mean_ns", s.mean_ns},
+          {"stddev_ns", s.stddev_ns}, {"quantiles_ns", s.quantiles_ns}};
 }
 
 Summary SummaryFromJson(const json& j, const std::string& path) {
@@ -156,6 +157,15 @@ Summary SummaryFromJson(const json& j, const std::string& path) {
   s.max_ns = GetDouble(j, "max_ns", path);
   s.mean_ns = GetDouble(j, "mean_ns", path);
   s.stddev_ns = GetDouble(j, "stddev_ns", path);
+  const json& quantiles = GetArray(j, "quantiles_ns", path);
+  for (size_t i = 0; i < quantiles.size(); ++i) {
+    if (!quantiles[i].is_number() && !quantiles[i].is_null()) {
+      ThrowField(Index(Child(path, "quantiles_ns"), i), "is not a number");
+    }
+    s.quantiles_ns.push_back(quantiles[i].is_null()
+                                 ? std::numeric_limits<double>::quiet_NaN()
+                                 : quantiles[i].get<double>());
+  }
   return s;
 }
 

@@ -5,7 +5,7 @@
 // one file format every perftest run writes and every comparison reads.
 // Serialisation goes through nlohmann::json only.
 //
-// JSON layout: {"schema_version": 1, "context": {...}, "results": [{
+// JSON layout: {"schema_version": 2, "context": {...}, "results": [{
 //   "scenario": {"name", "op", "msg_size", ...}, "error": "",
 //   "aggregates": {"p50_ns": {"mean", "stddev", "min", "max", "cv", "n"}},
 //   "repetitions": [{"ops", "elapsed_ns", "latency": {...}, "counters": [
@@ -30,7 +30,8 @@
 
 namespace perftest {
 
-inline constexpr int kSchemaVersion = 1;
+// 2: latency.quantiles_ns (the CDF) added.
+inline constexpr int kSchemaVersion = 2;
 
 // Where and how a report was made.
 struct Context {

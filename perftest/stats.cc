@@ -78,6 +78,12 @@ Summary Summarize(std::vector<double> samples_ns) {
   s.p90_ns = Percentile(samples_ns, 0.90);
   s.p99_ns = Percentile(samples_ns, 0.99);
   s.p999_ns = Percentile(samples_ns, 0.999);
+  s.quantiles_ns.reserve(kQuantileSteps + 1);
+  for (size_t i = 0; i <= kQuantileSteps; ++i) {
+    s.quantiles_ns.push_back(Percentile(
+        samples_ns,
+        static_cast<double>(i) / static_cast<double>(kQuantileSteps)));
+  }
   s.max_ns = samples_ns.back();
   s.mean_ns = moments.mean;
   s.stddev_ns = moments.stddev;

@@ -20,6 +20,8 @@
 
 namespace perftest {
 
+inline constexpr size_t kQuantileSteps = 100;
+
 // Order statistics, mean and sample standard deviation of one repetition's
 // per-operation latencies, in nanoseconds.
 struct Summary {
@@ -33,6 +35,9 @@ struct Summary {
   double mean_ns = 0;
   // Sample standard deviation (n - 1 denominator); 0 for a single sample.
   double stddev_ns = 0;
+  // The latency CDF: quantiles_ns[i] is the R-7 quantile i / 100, for i in
+  // 0..kQuantileSteps ([0] is the min, [kQuantileSteps] the max).
+  std::vector<double> quantiles_ns;
 
   bool operator==(const Summary&) const = default;
 };

@@ -150,7 +150,7 @@ TEST(ReportTest, SchemaVersionMismatchIsRejected) {
     ReportFromJson(json);
     FAIL() << "expected ibodp::Error";
   } catch (const ibodp::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("schema_version 2 is not supported"),
+    EXPECT_NE(std::string(e.what()).find("schema_version 3 is not supported"),
               std::string::npos)
         << e.what();
   }
@@ -234,7 +234,7 @@ TEST_F(ReportFileTest, WritesAndReadsBack) {
 
 TEST_F(ReportFileTest, ReadErrorsNameTheFile) {
   const fs::path file = dir_ / "broken.json";
-  std::ofstream(file) << "{\"schema_version\": 1,";
+  std::ofstream(file) << "{\"schema_version\": 2,";
   try {
     ReadReport(file);
     FAIL() << "expected ibodp::Error";

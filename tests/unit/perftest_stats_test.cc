@@ -37,6 +37,18 @@ TEST(StatsTest, OneToHundredMatchesR7) {
   EXPECT_DOUBLE_EQ(s.stddev_ns, 29.011491975882016);
 }
 
+TEST(StatsTest, QuantilesAreTheCdfInPercentSteps) {
+  const Summary s = Summarize(OneToHundred());
+  ASSERT_EQ(s.quantiles_ns.size(), kQuantileSteps + 1);
+  EXPECT_DOUBLE_EQ(s.quantiles_ns.front(), s.min_ns);
+  EXPECT_DOUBLE_EQ(s.quantiles_ns[50], s.p50_ns);
+  EXPECT_DOUBLE_EQ(s.quantiles_ns[90], s.p90_ns);
+  EXPECT_DOUBLE_EQ(s.quantiles_ns[99], s.p99_ns);
+  EXPECT_DOUBLE_EQ(s.quantiles_ns.back(), s.max_ns);
+  // R-7 at i / 100 of 1..100 is 1 + 0.99 i.
+  EXPECT_DOUBLE_EQ(s.quantiles_ns[37], 1 + 0.99 * 37);
+}
+
 TEST(StatsTest, SingleSample) {
   const Summary s = Summarize({1234.5});
   EXPECT_EQ(s.count, 1u);
