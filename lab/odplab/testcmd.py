@@ -8,13 +8,11 @@ import subprocess
 from dataclasses import dataclass, field
 
 from . import kernel as kernel_mod
-from . import patches
-from .common import PROJECT_ROOT, LabError, info, results_dir, step
+from . import errcheck, patches, reflat
+from .common import PROJECT_ROOT, info, results_dir, step
+from .userspace import BUILD_DIR, GUEST_TESTS, PERFTEST, build_userspace
 from .vm import EXIT_GUEST_DIED, EXIT_TIMEOUT, VmOptions, run_in_vm
 
-BUILD_DIR = PROJECT_ROOT / "build"
-GUEST_TESTS = BUILD_DIR / "tests" / "guest" / "ibodp_guest_tests"
-PERFTEST = BUILD_DIR / "perftest" / "perftest"
 
 # The perftest check: RDMA READs touching PERF_PAGES pages per op, the
 # event before every op. Events that only write-protect (as
@@ -41,18 +39,6 @@ class Tally:
             self.failed += 1
             self.failures.append(f"{name}: {detail}")
             info(f"FAIL {name}: {detail}")
-
-
-def build_userspace():
-    step(f"building the C++ tree in {BUILD_DIR}")
-    for cmd in (["cmake", "-S", PROJECT_ROOT, "-B", BUILD_DIR,
-                 "-DCMAKE_BUILD_TYPE=RelWithDebInfo"],
-                ["cmake", "--build", BUILD_DIR, "-j2"]):
-        proc = subprocess.run([str(c) for c in cmd], capture_output=True,
-                              text=True, check=False)
-        if proc.returncode != 0:
-            raise LabError(f"{' '.join(str(c) for c in cmd)} failed:\n"
-                           + (proc.stdout + proc.stderr)[-4000:])
 
 
 def host_tests(tally):
@@ -245,6 +231,59 @@ def perftest_checks(source, variant, tally):
                         all(a == b for a, b in pairs), f"{pairs}")
 
 
+# ibodp's perftest against Debian's ib_read_lat --odp: warm 2-byte RDMA
+# READ p50 (ib_read_lat's "typical", its median) within this fraction,
+# measured in alternating rounds in one guest boot.
+REF_TOLERANCE = 0.15
+REFLAT = PROJECT_ROOT / "lab" / "odplab" / "reflat.py"
+
+
+def reference_checks(source, variant, tally):
+    step(f"perftest against ib_read_lat --odp on the {variant} kernel")
+    out = results_dir() / "test" / f"reflat-{variant}"
+    r = _vm(source, variant, ["python3", str(REFLAT), "--ops=read",
+                              "--size=2", "--iterations=3000", "--rounds=3",
+                              f"--perftest={PERFTEST}", f"--out={out}"],
+            f"reflat-{variant}", 900)
+    tally.check(f"{variant}: ib_read_lat and perftest ran (status 0, no "
+                "splat)", r.exit_code == 0, r.message)
+    path = out / "reference.json"
+    if not path.exists():
+        return
+    median, ratios = reflat.agreement(json.loads(path.read_text()))
+    tally.check(f"{variant}: perftest READ p50 within "
+                f"{REF_TOLERANCE:.0%} of ib_read_lat --odp typical",
+                median is not None and abs(median - 1) <= REF_TOLERANCE,
+                f"median ratio {median}, per round {ratios} ({path})")
+    if median is not None:
+        info(f"perftest p50 / ib_read_lat typical: median {median:.3f}, "
+             f"rounds {', '.join(f'{x:.3f}' for x in ratios)}")
+
+
+def error_checks(source, variant, tally):
+    step(f"perftest error paths in the {variant} guest")
+    out = results_dir() / "test" / f"errors-{variant}"
+    out.mkdir(parents=True, exist_ok=True)
+    selected = [c for c in errcheck.cases(PERFTEST, out)
+                if variant in c.variants]
+    cases_path, results_path = out / "cases.json", out / "results.json"
+    errcheck.write_cases(cases_path, selected)
+    results_path.unlink(missing_ok=True)
+    r = _vm(source, variant, ["python3", str(errcheck.RUNCASES),
+                              str(cases_path), str(results_path)],
+            f"errors-{variant}", 600)
+    tally.check(f"{variant}: error cases ran (status 0, no splat)",
+                r.exit_code == 0, r.message)
+    if not results_path.exists():
+        return
+    results = {x["name"]: x for x in json.loads(results_path.read_text())}
+    for case in selected:
+        ok, detail = errcheck.judge(case, results.get(
+            case.name, {"setup_error": "the guest recorded no result"}))
+        tally.check(f"{variant}: perftest {case.name}: exit "
+                    f"{case.want_exit} naming the cause", ok, detail)
+
+
 def run_all(source, variants, selftests=True):
     tally = Tally()
     build_userspace()
@@ -257,6 +296,9 @@ def run_all(source, variants, selftests=True):
     for v in variants:
         guest_tests(source, v, tally)
         perftest_checks(source, v, tally)
+        error_checks(source, v, tally)
+    if "pristine" in variants:
+        reference_checks(source, "pristine", tally)
     step("summary")
     for f in tally.failures:
         info(f"FAILED {f}")

@@ -1,0 +1,197 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Debian perftest's ib_read_lat / ib_write_lat / ib_send_lat with --odp, the
+field's reference, run in the guest next to ibodp's perftest.
+
+This file runs in the guest as a script (python3 reflat.py ...; it imports
+nothing from odplab) and is imported on the host to read what it wrote.
+Each round runs the reference tool (server and client in one guest, over
+loopback TCP for the connection set-up) and then, with --perftest, ibodp's
+perftest on the same operation, size and iteration count, so that the two
+are measured seconds apart on the same kernel. The first round is a
+declared warm-up (TCG translates the code paths on first use): it is kept
+in the JSON, marked, and left out of the comparison.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+SCHEMA_VERSION = 1
+
+# Reference tool per operation and the perftest --ops name it matches.
+TOOLS = {"read": ("ib_read_lat", "read"), "write": ("ib_write_lat", "write"),
+         "send": ("ib_send_lat", "send")}
+
+# ib_*_lat's result row: #bytes #iterations t_min t_max t_typical t_avg
+# t_stdev p99 p99.9 (microseconds).
+_ROW_FIELDS = ("t_min_us", "t_max_us", "t_typical_us", "t_avg_us",
+               "t_stdev_us", "p99_us", "p999_us")
+_ROW = re.compile(r"^\s*(\d+)\s+(\d+)((?:\s+[\d.]+){7})\s*$")
+
+
+class RefError(Exception):
+    pass
+
+
+def parse_lat_output(text):
+    """The result row of an ib_*_lat run as a dict, or RefError naming what
+    the output said instead."""
+    for line in text.splitlines():
+        m = _ROW.match(line)
+        if m:
+            values = [float(v) for v in m.group(3).split()]
+            row = {"bytes": int(m.group(1)), "iterations": int(m.group(2))}
+            row.update(zip(_ROW_FIELDS, values))
+            return row
+    tail = "\n".join(text.strip().splitlines()[-8:])
+    raise RefError(f"no result row in the tool's output; it ended with:\n"
+                   f"{tail}")
+
+
+def _listening(port):
+    """Whether some socket listens on TCP `port` (from /proc/net/tcp*)."""
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path, encoding="ascii") as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if (len(cols) > 3 and cols[3] == "0A" and
+                    int(cols[1].rsplit(":", 1)[1], 16) == port):
+                return True
+    return False
+
+
+def run_tool(tool, device, size, iterations, port, timeout):
+    """Server and client of one ib_*_lat run; returns (row, client text)."""
+    base = [tool, "-d", device, "-x", "0", "--odp", "-F", "-s", str(size),
+            "-n", str(iterations), "-p", str(port)]
+    server = subprocess.Popen(base, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not _listening(port):
+            if server.poll() is not None:
+                raise RefError(f"{tool} server exited with {server.returncode}"
+                               f" before listening:\n{server.stdout.read()}")
+            if time.monotonic() > deadline:
+                raise RefError(f"{tool} server not listening on port {port} "
+                               "after 30 s")
+            time.sleep(0.05)
+        client = subprocess.run(base + ["localhost"], capture_output=True,
+                                text=True, timeout=timeout, check=False)
+        text = client.stdout + client.stderr
+        if client.returncode != 0:
+            raise RefError(f"{' '.join(base)} localhost exited with "
+                           f"{client.returncode}:\n{text[-2000:]}")
+        return parse_lat_output(text), text
+    finally:
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def run_perftest(binary, op, size, iterations, out_path, timeout):
+    """ibodp's perftest on one page of a 4 KiB ODP MR, no memory event:
+    the scenario ib_*_lat measures. Returns the p50 and p99 in us."""
+    cmd = [binary, f"--ops={op}", f"--msg_sizes={size}", "--mr_sizes=4K",
+           "--pages=1", "--events=none", f"--iterations={iterations}",
+           "--warmup=100", "--repetitions=1", f"--output={out_path}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RefError(f"{' '.join(cmd)} exited with {proc.returncode}:\n"
+                       f"{(proc.stdout + proc.stderr)[-2000:]}")
+    with open(out_path, encoding="utf-8") as f:
+        rep = json.load(f)["results"][0]["repetitions"][0]
+    lat = rep["latency"]
+    return {"p50_us": lat["p50_ns"] / 1000.0, "p99_us": lat["p99_ns"] / 1000.0,
+            "iterations": rep["ops"], "report": out_path}
+
+
+def _summary(run):
+    if "error" in run:
+        return "failed: " + run["error"].splitlines()[0]
+    text = f"typical {run['reference']['t_typical_us']:.2f} us"
+    if "perftest" in run:
+        text += f", perftest p50 {run['perftest']['p50_us']:.2f} us"
+    return text + (" (warm-up)" if run["warmup"] else "")
+
+
+def guest_main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--device", default="rxe0")
+    p.add_argument("--ops", default="read", help="read,write,send")
+    p.add_argument("--size", type=int, default=2)
+    p.add_argument("--iterations", type=int, default=3000)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="measured rounds after the warm-up round")
+    p.add_argument("--perftest", default="",
+                   help="ibodp perftest binary to pair with each run")
+    p.add_argument("--out", required=True, help="directory for the results")
+    p.add_argument("--timeout", type=float, default=300.0)
+    args = p.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    ops = [o for o in args.ops.split(",") if o]
+    for op in ops:
+        if op not in TOOLS:
+            p.error(f"unknown op '{op}'; known: {', '.join(TOOLS)}")
+    result = {"schema_version": SCHEMA_VERSION, "kernel": os.uname().release,
+              "device": args.device, "size": args.size,
+              "iterations": args.iterations, "runs": [], "errors": []}
+    port = 18515
+    for op in ops:
+        tool, perf_op = TOOLS[op]
+        for rnd in range(args.rounds + 1):
+            run = {"op": op, "tool": tool, "round": rnd, "warmup": rnd == 0}
+            port += 1
+            try:
+                row, text = run_tool(tool, args.device, args.size,
+                                     args.iterations, port, args.timeout)
+                run["reference"] = row
+                with open(os.path.join(args.out, f"{tool}-{rnd}.txt"), "w",
+                          encoding="utf-8") as f:
+                    f.write(text)
+                if args.perftest:
+                    run["perftest"] = run_perftest(
+                        args.perftest, perf_op, args.size, args.iterations,
+                        os.path.join(args.out, f"perftest-{op}-{rnd}.json"),
+                        args.timeout)
+            except (RefError, subprocess.TimeoutExpired, OSError) as e:
+                run["error"] = str(e)
+                result["errors"].append(f"{tool} round {rnd}: {e}")
+            result["runs"].append(run)
+            print(f"reflat: {tool} round {rnd}: {_summary(run)}", flush=True)
+    path = os.path.join(args.out, "reference.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+    os.replace(path + ".tmp", path)
+    return 1 if result["errors"] else 0
+
+
+def agreement(result, op="read"):
+    """Median over measured rounds of perftest p50 / reference typical, and
+    the per-round ratios. None when no round has both."""
+    ratios = [r["perftest"]["p50_us"] / r["reference"]["t_typical_us"]
+              for r in result["runs"]
+              if r["op"] == op and not r["warmup"] and "perftest" in r
+              and "reference" in r and r["reference"]["t_typical_us"] > 0]
+    if not ratios:
+        return None, []
+    s = sorted(ratios)
+    mid = len(s) // 2
+    median = s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2.0
+    return median, ratios
+
+
+if __name__ == "__main__":
+    sys.exit(guest_main())

@@ -1,0 +1,68 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Reading Debian perftest's ib_*_lat output and pairing it with ibodp's."""
+
+import unittest
+
+from odplab.reflat import RefError, agreement, parse_lat_output
+
+# The shape perftest 4.5's ib_read_lat prints (tabs and spaces as it does).
+LAT_OUTPUT = """\
+ local address: LID 0000 QPN 0x0011 PSN 0xcf4fb3 OUT 0x80 RKey 0x0003f5
+---------------------------------------------------------------------------
+ #bytes #iterations    t_min[usec]    t_max[usec]  t_typical[usec]    \
+t_avg[usec]    t_stdev[usec]   99% percentile[usec]   99.9% percentile[usec]
+ 2       3000          36.72          3927.49      43.24    \t       63.95  \
+     \t210.16 \t\t171.67  \t\t3659.60
+---------------------------------------------------------------------------
+"""
+
+
+def run(op, rnd, typical, p50=None):
+    r = {"op": op, "round": rnd, "warmup": rnd == 0,
+         "reference": {"t_typical_us": typical}}
+    if p50 is not None:
+        r["perftest"] = {"p50_us": p50}
+    return r
+
+
+class ParseLatOutput(unittest.TestCase):
+    def test_reads_every_column(self):
+        row = parse_lat_output(LAT_OUTPUT)
+        self.assertEqual(row["bytes"], 2)
+        self.assertEqual(row["iterations"], 3000)
+        self.assertAlmostEqual(row["t_min_us"], 36.72)
+        self.assertAlmostEqual(row["t_max_us"], 3927.49)
+        self.assertAlmostEqual(row["t_typical_us"], 43.24)
+        self.assertAlmostEqual(row["t_avg_us"], 63.95)
+        self.assertAlmostEqual(row["t_stdev_us"], 210.16)
+        self.assertAlmostEqual(row["p99_us"], 171.67)
+        self.assertAlmostEqual(row["p999_us"], 3659.60)
+
+    def test_failure_output_names_its_tail(self):
+        with self.assertRaisesRegex(RefError, "Couldn't connect"):
+            parse_lat_output("header\nCouldn't connect to localhost:18516\n")
+
+
+class Agreement(unittest.TestCase):
+    def test_median_ratio_leaves_out_the_warmup_round(self):
+        result = {"runs": [run("read", 0, 80.0, 40.0), run("read", 1, 40.0,
+                                                            44.0),
+                           run("read", 2, 50.0, 50.0),
+                           run("read", 3, 40.0, 38.0)]}
+        median, ratios = agreement(result)
+        self.assertEqual(ratios, [1.1, 1.0, 0.95])
+        self.assertAlmostEqual(median, 1.0)
+
+    def test_even_count_takes_the_mean_of_the_middle_two(self):
+        result = {"runs": [run("read", 1, 10.0, 11.0),
+                           run("read", 2, 10.0, 12.0)]}
+        self.assertAlmostEqual(agreement(result)[0], 1.15)
+
+    def test_no_paired_round_gives_none(self):
+        result = {"runs": [run("read", 1, 10.0), run("write", 1, 10.0, 9.0)]}
+        self.assertEqual(agreement(result), (None, []))
+
+
+if __name__ == "__main__":
+    unittest.main()
