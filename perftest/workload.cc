@@ -47,9 +47,15 @@ UniqueFd OpenBackingFile(uint64_t size) {
     ibodp::ThrowErrno("mkstemp " + path, err);
   }
   unlink(path.c_str());
-  if (ftruncate(fd.get(), static_cast<off_t>(size)) != 0) {
-    const int err = errno;
-    ibodp::ThrowErrno("ftruncate " + path, err);
+  // Allocated now, so that a filesystem too small for the MR is an error
+  // here rather than a SIGBUS when the mapping is first written.
+  if (const int err = posix_fallocate(fd.get(), 0, static_cast<off_t>(size));
+      err != 0) {
+    ibodp::ThrowErrno("msync event: allocating the " + FormatBytes(size) +
+                          " MAP_SHARED backing file " + path +
+                          " ($IBODP_WRITEBACK_DIR or /tmp; it needs room for "
+                          "the whole MR)",
+                      err);
   }
   return fd;
 }

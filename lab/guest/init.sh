@@ -83,7 +83,8 @@ say "rxe0 $(cat $port/state), gid0 $(cat $port/gids/0)"
 # A filesystem with real writeback for MAP_SHARED tests (tmpfs and 9p
 # have none): ext4 on the first brd ramdisk.
 wb=/run/ibodp/ext4
-if [ -b /dev/ram0 ] && mkfs.ext4 -q -F /dev/ram0 >/dev/null 2>&1 &&
+if [ -b /dev/ram0 ] &&
+	mkfs.ext4 -q -F -m 0 -E lazy_itable_init=1,lazy_journal_init=1 /dev/ram0 >/dev/null 2>&1 &&
 	mkdir -p $wb && mount -t ext4 /dev/ram0 $wb; then
 	chmod 1777 $wb
 	export IBODP_WRITEBACK_DIR=$wb

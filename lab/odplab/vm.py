@@ -21,6 +21,9 @@ END_MARK = "ibodp-guest: ===== command end"
 # Environment passed through to the guest command.
 PASS_ENV_PREFIXES = ("IBODP_", "GTEST_", "GLOG_")
 
+# Size of the guest's ramdisk for the writeback filesystem, KiB.
+WRITEBACK_DISK_KIB = 1200 * 1024
+
 EXIT_SPLAT = 3
 EXIT_TIMEOUT = 124
 EXIT_GUEST_DIED = 125
@@ -103,6 +106,10 @@ def qemu_command(kernel, out_dir, variant, keep, opts):
         "rootflags=trans=virtio,version=9p2000.L,msize=262144", "ro",
         f"init={INIT}", "reboot=t", "panic=-1",
         "sysctl.kernel.hung_task_timeout_secs=60",
+        # The ext4 writeback filesystem of the guest (init.sh) on brd: room
+        # for the msync event's backing file of a 1 GiB MR. brd allocates
+        # its pages as they are written.
+        f"brd.rd_size={WRITEBACK_DISK_KIB}",
         f"ibodp.out={out_dir}", f"ibodp.variant={variant}",
         f"ibodp.keep={','.join(keep)}", *opts.extra_append,
     ]
