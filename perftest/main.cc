@@ -156,6 +156,9 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "ODP page-fault rate and latency per memory event.\n"
       "  perftest --device rxe0 --preset quick --output report.json");
+  // gflags removes the flags it parses from argv; the report's context
+  // records the command line as given.
+  std::vector<char*> given(argv, argv + argc);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   if (FLAGS_list_events) {
     for (const auto& name : ibodp::EventNames()) {
@@ -180,7 +183,8 @@ int main(int argc, char** argv) {
     ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
                       IBV_ODP_SUPPORT_READ, dev.name());
     perftest::Report report;
-    report.context = perftest::BuildContext(dev.name(), argc, argv);
+    report.context = perftest::BuildContext(
+        dev.name(), static_cast<int>(given.size()), given.data());
     report.context.kernel_config_hash = FLAGS_kernel_config_hash;
     report.context.patch_series = patch_series;
     report.context.extra = extra;

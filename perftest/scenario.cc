@@ -473,31 +473,36 @@ MatrixSpec QuickPreset() {
   spec.events = {"none", "soft-dirty",       "mprotect-ro",
                  "fork", "madvise-dontneed", "munmap-remap"};
   spec.periods = {1};
-  spec.ops_per_repetition = 200;
-  spec.warmup_ops = 20;
-  spec.repetitions = 3;
+  spec.ops_per_repetition = 100;
+  spec.warmup_ops = 10;
+  spec.repetitions = 5;
   return spec;
 }
 
 MatrixSpec DefaultPreset() {
   MatrixSpec spec;
   spec.ops = {Op::kRead, Op::kWrite, Op::kSend, Op::kFetchAdd};
-  spec.msg_sizes = {4 * kKiB, 64 * kKiB};
-  spec.mr_sizes = {kMiB, 64 * kMiB};
-  spec.pages = {1, 16};
+  spec.msg_sizes = {4 * kKiB};
+  spec.mr_sizes = {kMiB, 8 * kMiB, 64 * kMiB};
+  spec.pages = {16};
   spec.events = ibodp::EventNames();
-  spec.periods = {1, 10};
-  spec.ops_per_repetition = 500;
-  spec.warmup_ops = 50;
+  spec.periods = {1};
+  spec.ops_per_repetition = 100;
+  spec.warmup_ops = 10;
   spec.repetitions = 5;
   return spec;
 }
 
 MatrixSpec FullPreset() {
-  MatrixSpec spec = DefaultPreset();
+  MatrixSpec spec;
+  spec.ops = {Op::kRead, Op::kWrite, Op::kSend, Op::kFetchAdd};
   spec.msg_sizes = {64, 4 * kKiB, 64 * kKiB, kMiB};
   spec.mr_sizes = {4 * kKiB, kMiB, 64 * kMiB, kGiB};
+  spec.pages = {1, 16};
+  spec.events = ibodp::EventNames();
   spec.periods = {1, 10, 100};
+  spec.ops_per_repetition = 500;
+  spec.warmup_ops = 50;
   spec.repetitions = 10;
   return spec;
 }

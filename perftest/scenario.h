@@ -117,18 +117,22 @@ std::vector<std::string> ParseEvents(std::string_view flag,
 // "64 B", "4 KiB", "1 GiB"; "1.5 KiB" when no binary unit divides it.
 std::string FormatBytes(uint64_t bytes);
 
-// Presets (memory_limit_bytes unlimited: the caller sets it).
+// Presets (memory_limit_bytes unlimited: the caller sets it). Five
+// repetitions are one more than an exact Mann-Whitney U test needs to
+// reach p < 0.05 at all, so `odplab compare` can judge every scenario.
 //
-// QuickPreset: a smoke run of a few seconds. read; msg 4 KiB; MR 1 MiB;
-//   pages 16; events none, soft-dirty, mprotect-ro, fork, madvise-dontneed,
-//   munmap-remap; period 1; 200 ops, 20 warm-up ops, 3 repetitions.
-//   6 scenarios.
-// DefaultPreset: read, write, send, fetch-add; msg 4 KiB, 64 KiB; MR 1 MiB,
-//   64 MiB; pages 1, 16; every ibodp::EventNames() event; periods 1, 10;
-//   500 ops, 50 warm-up ops, 5 repetitions.
-// FullPreset: DefaultPreset plus msg 64 B and 1 MiB, MR 4 KiB and 1 GiB and
-//   period 100; 10 repetitions. Its 4 KiB MR leaves out the points whose
-//   message or pages do not fit it.
+// QuickPreset: a smoke run of a few minutes in the TCG guest. read; msg
+//   4 KiB; MR 1 MiB; pages 16; events none, soft-dirty, mprotect-ro, fork,
+//   madvise-dontneed, munmap-remap; period 1; 100 ops, 10 warm-up ops,
+//   5 repetitions. 6 scenarios.
+// DefaultPreset: what `odplab run` measures per kernel (under 20 minutes
+//   in the TCG guest). read, write, send, fetch-add; msg 4 KiB; MR 1, 8 and
+//   64 MiB; pages 16; every ibodp::EventNames() event; period 1; 100 ops,
+//   10 warm-up ops, 5 repetitions. 132 scenarios.
+// FullPreset: the whole matrix. msg 64 B, 4 KiB, 64 KiB, 1 MiB; MR 4 KiB,
+//   1 MiB, 64 MiB, 1 GiB; pages 1, 16; every event; periods 1, 10, 100;
+//   500 ops, 50 warm-up ops, 10 repetitions. Its 4 KiB MR leaves out the
+//   points whose message or pages do not fit it.
 MatrixSpec QuickPreset();
 MatrixSpec DefaultPreset();
 MatrixSpec FullPreset();

@@ -279,9 +279,9 @@ TEST(ScenarioPresetTest, QuickPreset) {
   ASSERT_EQ(all.size(), 6u);
   EXPECT_EQ(all[1].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1");
-  EXPECT_EQ(all[0].ops, 200u);
-  EXPECT_EQ(all[0].warmup_ops, 20u);
-  EXPECT_EQ(all[0].repetitions, 3u);
+  EXPECT_EQ(all[0].ops, 100u);
+  EXPECT_EQ(all[0].warmup_ops, 10u);
+  EXPECT_EQ(all[0].repetitions, 5u);
 }
 
 TEST(ScenarioPresetTest, DefaultPreset) {
@@ -289,11 +289,11 @@ TEST(ScenarioPresetTest, DefaultPreset) {
   spec.memory_limit_bytes = 24 * kGiB;
   const std::vector<Scenario> all = ExpandMatrix(spec);
   const size_t events = ibodp::EventNames().size();
-  // read, write, send: 2 msg x 2 MR x 2 pages; fetch-add: 2 MR x 2 pages.
-  EXPECT_EQ(all.size(), (3 * 8 + 4) * events * 2);
+  // 4 ops x 3 MR sizes, one message size, pages and period.
+  EXPECT_EQ(all.size(), 4 * 3 * events);
   EXPECT_EQ(Names(all).size(), all.size()) << "names must be unique";
   EXPECT_EQ(all[0].repetitions, 5u);
-  EXPECT_EQ(all[0].ops, 500u);
+  EXPECT_EQ(all[0].ops, 100u);
   EXPECT_EQ(spec.events, ibodp::EventNames());
 }
 
