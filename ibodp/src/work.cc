@@ -28,6 +28,25 @@ void PostRdma(ibv_qp* qp, ibv_wr_opcode opcode, const ibv_sge& local,
   }
 }
 
+void PostFetchAdd(ibv_qp* qp, const ibv_sge& local, const RemoteBuffer& remote,
+                  uint64_t add, uint64_t wr_id) {
+  ibv_sge sge = local;
+  ibv_send_wr wr = {};
+  wr.wr_id = wr_id;
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  wr.opcode = IBV_WR_ATOMIC_FETCH_AND_ADD;
+  wr.send_flags = IBV_SEND_SIGNALED;
+  wr.wr.atomic.remote_addr = remote.addr;
+  wr.wr.atomic.compare_add = add;
+  wr.wr.atomic.rkey = remote.rkey;
+  ibv_send_wr* bad = nullptr;
+  const int rc = ibv_post_send(qp, &wr, &bad);
+  if (rc != 0) {
+    ThrowErrno("ibv_post_send(ATOMIC_FETCH_AND_ADD)", rc);
+  }
+}
+
 void PostRecv(ibv_qp* qp, const ibv_sge& local, uint64_t wr_id) {
   ibv_sge sge = local;
   ibv_recv_wr wr = {};

@@ -22,6 +22,12 @@ struct RemoteBuffer {
 void PostRdma(ibv_qp* qp, ibv_wr_opcode opcode, const ibv_sge& local,
               const RemoteBuffer& remote, uint64_t wr_id);
 
+// Posts a signaled 8-byte ATOMIC_FETCH_AND_ADD of `add` to remote.addr
+// (8-byte aligned); the old value lands in `local` (8 bytes). Throws Error
+// naming the post on failure.
+void PostFetchAdd(ibv_qp* qp, const ibv_sge& local, const RemoteBuffer& remote,
+                  uint64_t add, uint64_t wr_id);
+
 // Posts one receive of `local` (for UD, the first 40 bytes take the GRH).
 void PostRecv(ibv_qp* qp, const ibv_sge& local, uint64_t wr_id);
 

@@ -1,0 +1,80 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// What the storm's worker and event threads share: the memory layout,
+// the generation counters that tell a worker whether an event overlapped
+// its operation, and the failure log.
+#ifndef TESTS_STORM_SHARED_H_
+#define TESTS_STORM_SHARED_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace storm {
+
+// One ODP MR over write_pages pages (slots, read, written and updated
+// atomically by the workers; the target of soft-dirty, fork, MADV_DONTNEED,
+// munmap+remap and mremap) followed by ro_pages pages of fixed contents
+// (read only; the target of mprotect(PROT_READ) and uffd write-protect,
+// during which a device write would fail by design).
+struct Layout {
+  uint8_t* base = nullptr;
+  size_t page = 4096;
+  size_t write_pages = 0;
+  size_t ro_pages = 0;
+
+  uint8_t* Slot(size_t i) const { return base + i * page; }
+  uint8_t* ReadOnly(size_t i) const { return base + (write_pages + i) * page; }
+  uint8_t* ReadOnlyBase() const { return ReadOnly(0); }
+  size_t Bytes() const { return (write_pages + ro_pages) * page; }
+};
+
+// Odd while an event of its kind runs. A worker reads it before posting
+// and after checking: equal and even means no such event overlapped.
+class Generation {
+ public:
+  void Enter() { value_.fetch_add(1, std::memory_order_acq_rel); }
+  void Exit() { value_.fetch_add(1, std::memory_order_acq_rel); }
+  uint64_t Read() const { return value_.load(std::memory_order_acquire); }
+  static bool Quiet(uint64_t before, uint64_t after) {
+    return before == after && before % 2 == 0;
+  }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+class Shared {
+ public:
+  explicit Shared(const Layout& layout) : layout_(layout) {}
+
+  const Layout& layout() const { return layout_; }
+  // Events that may replace write-zone pages (their bytes become zeros).
+  Generation& reset() { return reset_; }
+  // Soft-dirty clears (clear_refs 4).
+  Generation& soft_dirty() { return soft_dirty_; }
+  std::atomic<bool>& stop() { return stop_; }
+
+  // Records a failure (the first kMaxLogged are kept with their text).
+  void Fail(const std::string& what);
+  uint64_t failures() const;
+  std::vector<std::string> failure_log() const;
+
+ private:
+  static constexpr size_t kMaxLogged = 40;
+  Layout layout_;
+  Generation reset_;
+  Generation soft_dirty_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  uint64_t failures_ = 0;
+  std::vector<std::string> log_;
+};
+
+}  // namespace storm
+
+#endif  // TESTS_STORM_SHARED_H_
