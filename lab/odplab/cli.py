@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from . import deps, kernel, source, testcmd, vm
+from . import compare, deps, kernel, runcmd, source, testcmd, vm
 from .common import LabError, cache_dir, info, step
 
 
@@ -60,6 +60,45 @@ def cmd_test(args):
     return testcmd.run_all(src, variants, selftests=not args.no_selftests)
 
 
+def _preset(args):
+    return "quick" if args.quick else "full" if args.full else "default"
+
+
+def cmd_run(args):
+    deps.ensure_packages()
+    extra = list(args.perftest_args)
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    if args.host:
+        return runcmd.run_host(args.device, _preset(args), args.out,
+                               reference=not args.no_reference, extra=extra)
+    if args.device:
+        raise LabError("--device names a host device and needs --host; the "
+                       "guests always use rxe0")
+    return runcmd.run(_source(args), _preset(args), args.out,
+                      reference=not args.no_reference, extra=extra)
+
+
+def cmd_compare(args):
+    comp = compare.write_outputs(args.a, args.b, args.out,
+                                 a_label=args.label_a, b_label=args.label_b,
+                                 noise=args.noise, alpha=args.alpha)
+    print((args.out.rstrip("/") + "/compare.md"), flush=True)
+    print(compare.to_markdown(comp), end="", flush=True)
+    return 1 if comp.regressions() and args.fail_on_regression else 0
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not between 0 and 1 (exclusive)")
+    return value
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="odplab",
@@ -104,6 +143,46 @@ def parser():
                    help="results directory (default results/vm/STAMP-V)")
     r.add_argument("command", nargs=argparse.REMAINDER)
     r.set_defaults(func=cmd_vm_run)
+
+    u = sub.add_parser(
+        "run", help="the main job: perftest and ib_*_lat on pristine and "
+        "patched, compared",
+        usage="odplab run [--quick | --full] [options] [-- PERFTEST_ARG...]")
+    size = u.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="6 scenarios, about 3 minutes per kernel")
+    size.add_argument("--full", action="store_true",
+                      help="the whole matrix (hours)")
+    u.add_argument("--out", default=None,
+                   help="report directory (default results/run/STAMP)")
+    u.add_argument("--no-reference", action="store_true",
+                   help="leave out Debian's ib_*_lat --odp runs")
+    u.add_argument("--host", action="store_true",
+                   help="no VM: run on this machine's kernel and RDMA "
+                   "device (real ODP hardware, e.g. mlx5)")
+    u.add_argument("--device", default=None,
+                   help="with --host: the RDMA device (default: the first)")
+    u.add_argument("perftest_args", nargs=argparse.REMAINDER,
+                   help="extra perftest flags after --, e.g. "
+                   "-- --events=none,soft-dirty")
+    u.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compare", help="two perftest reports side by side")
+    c.add_argument("a", metavar="A.json", help="baseline (pristine)")
+    c.add_argument("b", metavar="B.json", help="candidate (patched)")
+    c.add_argument("--out", default=".",
+                   help="where compare.md and compare.html go (default .)")
+    c.add_argument("--label-a", default=None)
+    c.add_argument("--label-b", default=None)
+    c.add_argument("--noise", type=_fraction, default=compare.NOISE,
+                   help="relative p50 difference below which a significant "
+                   f"one is still 'same' (default {compare.NOISE})")
+    c.add_argument("--alpha", type=_fraction, default=compare.ALPHA,
+                   help=f"U test significance level (default "
+                   f"{compare.ALPHA})")
+    c.add_argument("--fail-on-regression", action="store_true",
+                   help="exit 1 when a scenario is slower on B")
+    c.set_defaults(func=cmd_compare)
 
     t = sub.add_parser("test", help="every test: host, lab, both guests")
     t.add_argument("--variant", default="all",

@@ -20,6 +20,10 @@ PACKAGES = [
     "libgtest-dev", "libgmock-dev", "clang-format", "clang-tidy",
     # RDMA userspace: providers (librxe), tools, the field's reference tests
     "rdma-core", "ibverbs-providers", "ibverbs-utils", "perftest",
+    "python3-pyverbs",
+    # the report (statistics, plots; Debian's /usr/bin/python3) and the
+    # browser that checks the HTML page renders
+    "python3-scipy", "python3-matplotlib", "chromium-headless-shell",
 ]
 
 

@@ -9,6 +9,7 @@ from .common import PROJECT_ROOT, LabError, step
 BUILD_DIR = PROJECT_ROOT / "build"
 GUEST_TESTS = BUILD_DIR / "tests" / "guest" / "ibodp_guest_tests"
 PERFTEST = BUILD_DIR / "perftest" / "perftest"
+STORM = BUILD_DIR / "tests" / "storm" / "ibodp_storm"
 
 
 def build_userspace():

@@ -1,0 +1,592 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""`odplab compare A.json B.json`: two perftest reports side by side.
+
+Scenarios are matched by name. For each one the comparison shows, for A
+(the baseline, usually pristine) and B (usually patched), the means over
+repetitions of faults per op, invalidations per repetition, p50 / p99 /
+p99.9 latency, time per memory event and throughput, B / A for each, and a
+verdict on the p50 latency from the repetitions:
+
+- a two-sided Mann-Whitney U test over the repetitions' p50 values (scipy,
+  exact for small samples) gives p;
+- with fewer repetitions on either side than the smallest number for which
+  the test can reach p < alpha at all, the verdict is "unreliable", as
+  google/benchmark's compare says for too few repetitions;
+- otherwise the difference is significant when p < alpha and the medians
+  differ by more than the noise threshold; "slower" marks a regression of B.
+
+The model (compare()) is built once; the Markdown and HTML writers only
+format it, so both show the same numbers.
+"""
+
+import html
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from math import comb
+from pathlib import Path
+
+from .common import LabError
+
+# perftest's report schema this reads (perftest/report.h kSchemaVersion).
+SCHEMA_VERSION = 2
+ALPHA = 0.05
+NOISE = 0.10
+
+
+def min_repetitions(alpha=ALPHA):
+    """The smallest n for which an exact two-sided U test of n against n
+    values can give p < alpha (complete separation gives 2 / C(2n, n))."""
+    n = 1
+    while 2.0 / comb(2 * n, n) >= alpha:
+        n += 1
+    return n
+
+
+def load_report(path):
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LabError(f"{path}: no such report") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise LabError(f"{path}: not a readable perftest JSON report ({e}); "
+                       "a run stopped while writing it leaves the previous "
+                       "complete version, so this file was damaged "
+                       "otherwise") from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version != SCHEMA_VERSION:
+        raise LabError(f"{path}: schema_version {version!r}, this compare "
+                       f"reads {SCHEMA_VERSION}; rerun perftest from this "
+                       "tree to get a current report")
+    for key in ("context", "results"):
+        if key not in data:
+            raise LabError(f"{path}: the report has no '{key}'")
+    return data
+
+
+def _mean(values):
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(values) / len(values) if values else None
+
+
+def _median(values):
+    s = sorted(v for v in values if v is not None and not math.isnan(v))
+    if not s:
+        return None
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2.0
+
+
+def _invalidations(rep):
+    counters = rep.get("counters") or []
+    if not counters or not counters[0].get("available"):
+        return None
+    value = counters[0].get("values", {}).get("page_invalidations")
+    return float(value) if value is not None else None
+
+
+def _event_time(rep):
+    if not rep.get("events"):
+        return None
+    return rep["event_time_ns_total"] / rep["events"]
+
+
+# The per-repetition values each metric takes, in display order:
+# key -> (label, unit, scale, decimals, extractor).
+METRICS = {
+    "faults_per_op": ("faults/op", "", 1.0, 2,
+                      lambda r: r.get("faults_per_op")),
+    "invalidations": ("invalidations", "", 1.0, 1, _invalidations),
+    "p50_ns": ("p50", "us", 1e3, 2, lambda r: r["latency"]["p50_ns"]),
+    "p99_ns": ("p99", "us", 1e3, 2, lambda r: r["latency"]["p99_ns"]),
+    "p999_ns": ("p99.9", "us", 1e3, 2, lambda r: r["latency"]["p999_ns"]),
+    "event_ns": ("event", "us", 1e3, 2, _event_time),
+    "ops_per_sec": ("throughput", "kops/s", 1e3, 2,
+                    lambda r: r.get("ops_per_sec")),
+}
+
+
+def metric_values(result, key):
+    """The metric's values, one per repetition that has it."""
+    extract = METRICS[key][4]
+    values = [extract(r) for r in result.get("repetitions", [])]
+    return [float(v) for v in values if v is not None]
+
+
+def fmt(key, value):
+    """A metric's value as the tables print it ("-" when absent)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    _, _, scale, decimals, _ = METRICS[key]
+    return f"{value / scale:.{decimals}f}"
+
+
+def human_bytes(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} B"
+
+
+def fmt_ratio(ratio):
+    if ratio is None:
+        return "-"
+    return f"{ratio:.2f}"
+
+
+@dataclass
+class Row:
+    name: str
+    scenario: dict
+    a: dict = field(default_factory=dict)   # metric -> mean or None
+    b: dict = field(default_factory=dict)
+    ratio: dict = field(default_factory=dict)
+    n_a: int = 0
+    n_b: int = 0
+    p_value: float | None = None
+    change: float | None = None   # median p50 B / median p50 A - 1
+    verdict: str = ""
+    errors: list = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    a_path: str
+    b_path: str
+    a_label: str
+    b_label: str
+    a_context: dict
+    b_context: dict
+    rows: list
+    alpha: float
+    noise: float
+    min_reps: int
+
+    def regressions(self):
+        return [r for r in self.rows if r.verdict == "slower"]
+
+
+def _u_test(xs, ys):
+    # Imported here so that odplab's other commands need no scipy.
+    from scipy.stats import mannwhitneyu  # pylint: disable=import-outside-toplevel
+    if len(set(xs) | set(ys)) == 1:
+        return 1.0
+    return float(mannwhitneyu(xs, ys, alternative="two-sided").pvalue)
+
+
+def _verdict(row, xs, ys, alpha, noise, min_reps):
+    if not xs or not ys:
+        return "missing"
+    if min(len(xs), len(ys)) < min_reps:
+        return f"unreliable (n<{min_reps})"
+    row.p_value = _u_test(xs, ys)
+    row.change = _median(ys) / _median(xs) - 1 if _median(xs) else None
+    if row.p_value >= alpha or row.change is None or abs(row.change) <= noise:
+        return "same"
+    return "slower" if row.change > 0 else "faster"
+
+
+def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
+            alpha=ALPHA, noise=NOISE):
+    """The comparison of report dicts a and b (as load_report returns)."""
+    by_name_b = {r["scenario"]["name"]: r for r in b["results"]}
+    names = [r["scenario"]["name"] for r in a["results"]]
+    names += [n for n in by_name_b if n not in set(names)]
+    by_name_a = {r["scenario"]["name"]: r for r in a["results"]}
+    min_reps = min_repetitions(alpha)
+    rows = []
+    for name in names:
+        ra, rb = by_name_a.get(name), by_name_b.get(name)
+        row = Row(name=name, scenario=(ra or rb)["scenario"])
+        for side, res in (("A", ra), ("B", rb)):
+            if res is None:
+                row.errors.append(f"{side}: not in this report")
+            elif res.get("error"):
+                row.errors.append(f"{side}: {res['error']}")
+        for key in METRICS:
+            va = metric_values(ra, key) if ra else []
+            vb = metric_values(rb, key) if rb else []
+            row.a[key], row.b[key] = _mean(va), _mean(vb)
+            row.ratio[key] = (row.b[key] / row.a[key]
+                              if row.a[key] and row.b[key] is not None
+                              else None)
+        xs = metric_values(ra, "p50_ns") if ra else []
+        ys = metric_values(rb, "p50_ns") if rb else []
+        row.n_a, row.n_b = len(xs), len(ys)
+        row.verdict = _verdict(row, xs, ys, alpha, noise, min_reps)
+        rows.append(row)
+    return Comparison(
+        a_path=str(a_path), b_path=str(b_path),
+        a_label=a_label or _label(a, "A"), b_label=b_label or _label(b, "B"),
+        a_context=a["context"], b_context=b["context"], rows=rows,
+        alpha=alpha, noise=noise, min_reps=min_reps)
+
+
+def _label(report, default):
+    return report["context"].get("extra", {}).get("variant") or default
+
+
+def headline_rows(comp):
+    """One row per event for the headline scenario family: RDMA READ (or
+    the first op), the most pages per op, the smallest MR and message,
+    period 1 (or the smallest)."""
+    rows = [r for r in comp.rows if not r.errors]
+    if not rows:
+        return []
+    scs = [r.scenario for r in rows]
+    ops = [s["op"] for s in scs]
+    op = "read" if "read" in ops else ops[0]
+    fam = [s for s in scs if s["op"] == op]
+    pages = max(s["pages"] for s in fam)
+    fam = [s for s in fam if s["pages"] == pages]
+    mr = min(s["mr_size"] for s in fam)
+    fam = [s for s in fam if s["mr_size"] == mr]
+    msg = min(s["msg_size"] for s in fam)
+    fam = [s for s in fam if s["msg_size"] == msg]
+    period = min(s["period"] for s in fam)
+    keep = {s["name"] for s in fam if s["period"] == period}
+    return [r for r in rows if r.name in keep]
+
+
+def headline_lines(comp):
+    lines = []
+    rows = headline_rows(comp)
+    if not rows:
+        return ["no scenario finished on both kernels"]
+    sc = rows[0].scenario
+    lines.append(
+        f"headline: {sc['op']} {human_bytes(sc['msg_size'])}, {sc['pages']} "
+        f"pages per op, MR {human_bytes(sc['mr_size'])}, event every "
+        f"{sc['period']} op(s); {comp.a_label} -> {comp.b_label}")
+    width = max(len(r.scenario["event"]) for r in rows)
+    for r in rows:
+        lines.append(
+            f"  {r.scenario['event']:<{width}}  faults/op "
+            f"{fmt('faults_per_op', r.a['faults_per_op']):>6} -> "
+            f"{fmt('faults_per_op', r.b['faults_per_op']):>6}   p50 "
+            f"{fmt('p50_ns', r.a['p50_ns']):>9} -> "
+            f"{fmt('p50_ns', r.b['p50_ns']):>9} us "
+            f"(x{fmt_ratio(r.ratio['p50_ns'])}, {r.verdict})")
+    return lines
+
+
+# ---------------------------------------------------------------- Markdown
+
+def _context_lines(label, ctx):
+    series = ctx.get("patch_series") or {}
+    return [
+        f"- **{label}**: kernel {ctx.get('kernel_release', '?')} (config "
+        f"sha256 {ctx.get('kernel_config_hash', '?')[:12]}), device "
+        f"{ctx.get('device', '?')}, {ctx.get('cpu_model', '?')}, "
+        f"{ctx.get('date', '?')}; patches: "
+        + (", ".join(f"{n} ({h[:12]})" for n, h in sorted(series.items()))
+           or "none")]
+
+
+MD_COLUMNS = ("faults_per_op", "invalidations", "p50_ns", "p99_ns",
+              "p999_ns", "event_ns", "ops_per_sec")
+
+
+def md_header():
+    cells = ["scenario"]
+    for key in MD_COLUMNS:
+        label, unit = METRICS[key][0], METRICS[key][1]
+        suffix = f" {unit}" if unit else ""
+        cells += [f"{label}{suffix} A", f"{label}{suffix} B", "B/A"]
+    cells += ["n A/B", "p (U)", "p50 verdict"]
+    return cells
+
+
+def md_cells(row):
+    cells = [row.name]
+    for key in MD_COLUMNS:
+        cells += [fmt(key, row.a[key]), fmt(key, row.b[key]),
+                  fmt_ratio(row.ratio[key])]
+    cells += [f"{row.n_a}/{row.n_b}",
+              "-" if row.p_value is None else f"{row.p_value:.3f}",
+              row.verdict if not row.errors else "; ".join(row.errors)]
+    return cells
+
+
+def _md_table(header, rows):
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |"
+            for r in rows]
+    return out
+
+
+def _check_lines(checks):
+    return [f"- {'PASS' if ok else 'FAIL'} {name}: {detail}"
+            for name, ok, detail in checks]
+
+
+def to_markdown(comp, reference=None, checks=None):
+    lines = [f"# ODP per-event comparison: {comp.a_label} (A) vs "
+             f"{comp.b_label} (B)", ""]
+    lines += _context_lines(f"A = {comp.a_label}", comp.a_context)
+    lines += _context_lines(f"B = {comp.b_label}", comp.b_context)
+    lines += ["", "## Headline", "", "```"] + headline_lines(comp) + \
+        ["```", ""]
+    regs = comp.regressions()
+    lines.append(f"Regressions (B slower on p50, U test p < {comp.alpha} and "
+                 f"more than {comp.noise:.0%} apart): "
+                 + (", ".join(r.name for r in regs) if regs else "none"))
+    if checks:
+        lines += ["", "## Checks", ""] + _check_lines(checks)
+    lines += ["", "## Every scenario", "",
+              "Means over repetitions. invalidations: per repetition; "
+              "event: per memory event. "
+              f"Verdict: U test over the repetitions' p50, 'unreliable' "
+              f"below {comp.min_reps} repetitions.", ""]
+    lines += _md_table(md_header(), [md_cells(r) for r in comp.rows])
+    if reference:
+        lines += ["", "## Reference: Debian perftest with --odp", ""]
+        lines += _md_table(REF_HEADER, reference_rows(reference, comp))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------- the reference
+
+REF_HEADER = ["tool", "bytes", "typical us A", "typical us B", "B/A",
+              "p99 us A", "p99 us B", "rounds A/B"]
+
+
+def _ref_stats(ref, tool):
+    runs = [r for r in (ref or {}).get("runs", [])
+            if r["tool"] == tool and not r["warmup"] and "reference" in r]
+    return (_median([r["reference"]["t_typical_us"] for r in runs]),
+            _median([r["reference"]["p99_us"] for r in runs]), len(runs))
+
+
+def reference_rows(reference, comp):
+    """reference: {"A": reference.json dict or None, "B": ...}; the median
+    over measured rounds of each tool's typical and p99."""
+    del comp
+    a, b = reference.get("A"), reference.get("B")
+    tools = []
+    for ref in (a, b):
+        for r in (ref or {}).get("runs", []):
+            if r["tool"] not in tools:
+                tools.append(r["tool"])
+    rows = []
+    for tool in tools:
+        ta, pa, na = _ref_stats(a, tool)
+        tb, pb, nb = _ref_stats(b, tool)
+        size = ((a or b) or {}).get("size", "?")
+        rows.append([tool, str(size),
+                     "-" if ta is None else f"{ta:.2f}",
+                     "-" if tb is None else f"{tb:.2f}",
+                     fmt_ratio(tb / ta if ta and tb is not None else None),
+                     "-" if pa is None else f"{pa:.2f}",
+                     "-" if pb is None else f"{pb:.2f}", f"{na}/{nb}"])
+    return rows
+
+
+# -------------------------------------------------------------- the plots
+
+def _svg(fig):
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _mean_cdf(result):
+    """The mean over repetitions of each quantile (Vincentized CDF), in
+    us; None when no repetition has quantiles."""
+    curves = [r["latency"].get("quantiles_ns") or []
+              for r in (result or {}).get("repetitions", [])]
+    curves = [c for c in curves if c]
+    if not curves:
+        return None
+    n = min(len(c) for c in curves)
+    return [sum(c[i] for c in curves) / len(curves) / 1e3 for i in range(n)]
+
+
+def plot_cdfs(comp, results_a, results_b, plt):
+    rows = headline_rows(comp)
+    if not rows:
+        return None
+    cols = min(3, len(rows))
+    nrows = (len(rows) + cols - 1) // cols
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.0 * nrows),
+                             squeeze=False)
+    for ax, row in zip(axes.flat, rows):
+        for label, res, style in ((comp.a_label, results_a.get(row.name), "-"),
+                                  (comp.b_label, results_b.get(row.name),
+                                   "--")):
+            cdf = _mean_cdf(res)
+            if cdf:
+                ys = [i / (len(cdf) - 1) for i in range(len(cdf))]
+                ax.plot(cdf, ys, style, label=label)
+        ax.set_xscale("log")
+        ax.set_title(row.scenario["event"], fontsize=10)
+        ax.set_xlabel("latency (us)")
+        ax.set_ylabel("fraction of ops")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(rows):]:
+        ax.set_visible(False)
+    fig.suptitle("Latency CDF per event (headline scenarios)", y=1.02)
+    return _svg(fig)
+
+
+def plot_faults(comp, plt):
+    rows = headline_rows(comp)
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(rows)), 3.6))
+    xs = range(len(rows))
+    for off, label, side in ((-0.2, comp.a_label, "a"),
+                             (0.2, comp.b_label, "b")):
+        vals = [getattr(r, side)["faults_per_op"] for r in rows]
+        bars = ax.bar([x + off for x in xs], [v if v is not None else 0
+                                              for v in vals], width=0.4,
+                      label=label)
+        ax.bar_label(bars, labels=[fmt("faults_per_op", v) for v in vals],
+                     fontsize=7)
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels([r.scenario["event"] for r in rows], rotation=30,
+                       ha="right")
+    ax.set_ylabel("page faults per op")
+    ax.set_title("Faults per op per event (headline scenarios)")
+    ax.legend()
+    ax.grid(True, axis="y", alpha=0.3)
+    return _svg(fig)
+
+
+def plot_mr_sizes(comp, plt):
+    """p50 against MR size for each event of the headline family with the
+    MR size left free; None when the run has one MR size."""
+    head = headline_rows(comp)
+    if not head:
+        return None
+    sc0 = head[0].scenario
+    fam = [r for r in comp.rows if not r.errors and all(
+        r.scenario[k] == sc0[k] for k in ("op", "msg_size", "pages",
+                                          "period"))]
+    sizes = sorted({r.scenario["mr_size"] for r in fam})
+    if len(sizes) < 2:
+        return None
+    events = list(dict.fromkeys(r.scenario["event"] for r in fam))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, event in enumerate(events):
+        pts = sorted((r.scenario["mr_size"], r) for r in fam
+                     if r.scenario["event"] == event)
+        color = f"C{i % 10}"
+        for side, style in (("a", "-"), ("b", "--")):
+            xs = [s for s, r in pts if getattr(r, side)["p50_ns"]]
+            ys = [getattr(r, side)["p50_ns"] / 1e3 for _, r in pts
+                  if getattr(r, side)["p50_ns"]]
+            ax.plot(xs, ys, style, marker="o", color=color,
+                    label=f"{event} ({comp.a_label if side == 'a' else comp.b_label})")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("MR size (bytes)")
+    ax.set_ylabel("p50 latency (us)")
+    ax.set_title("p50 latency against MR size")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return _svg(fig)
+
+
+# ------------------------------------------------------------------- HTML
+
+_CSS = """body{font-family:sans-serif;margin:1.5em;max-width:100em}
+table{border-collapse:collapse;font-size:12px}
+td,th{border:1px solid #bbb;padding:2px 6px;text-align:right}
+td:first-child,th:first-child{text-align:left}
+tr.slower td{background:#fdd}tr.faster td{background:#dfd}
+pre{background:#f4f4f4;padding:.6em}figure{margin:1em 0}"""
+
+
+def _html_table(header, rows, classes=None):
+    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>"
+                                   for h in header) + "</tr>"]
+    for i, r in enumerate(rows):
+        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>"
+                                          for c in r) + "</tr>")
+    return "\n".join(out) + "</table>"
+
+
+def to_html(comp, results_a, results_b, reference=None, checks=None):
+    import matplotlib  # pylint: disable=import-outside-toplevel
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+    plt.rcParams["svg.fonttype"] = "none"
+    figures = [("Latency CDF per event", plot_cdfs(comp, results_a,
+                                                    results_b, plt)),
+               ("Faults per op per event", plot_faults(comp, plt)),
+               ("Latency against MR size", plot_mr_sizes(comp, plt))]
+    plt.close("all")
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">",
+        f"<title>ODP comparison: {html.escape(comp.a_label)} vs "
+        f"{html.escape(comp.b_label)}</title><style>{_CSS}</style></head>"
+        "<body>",
+        f"<h1>ODP per-event comparison: {html.escape(comp.a_label)} (A) vs "
+        f"{html.escape(comp.b_label)} (B)</h1><ul>"]
+    for label, ctx in ((f"A = {comp.a_label}", comp.a_context),
+                       (f"B = {comp.b_label}", comp.b_context)):
+        parts.append("<li>" + html.escape(
+            _context_lines(label, ctx)[0][2:].replace("**", "")) + "</li>")
+    parts.append("</ul><h2>Headline</h2><pre>" + html.escape(
+        "\n".join(headline_lines(comp))) + "</pre>")
+    if checks:
+        parts.append("<h2>Checks</h2><ul>" + "".join(
+            f"<li>{html.escape(line[2:])}</li>"
+            for line in _check_lines(checks)) + "</ul>")
+    for title, svg in figures:
+        if svg:
+            parts.append(f"<figure class=\"plot\"><figcaption>"
+                         f"{html.escape(title)}</figcaption>{svg}</figure>")
+        else:
+            parts.append(f"<p>{html.escape(title)}: not enough data in this "
+                         "run (one MR size, or no finished scenario).</p>")
+    parts.append("<h2>Every scenario</h2>")
+    parts.append(_html_table(md_header(), [md_cells(r) for r in comp.rows],
+                             [r.verdict if r.verdict in ("slower", "faster")
+                              else "" for r in comp.rows]))
+    if reference:
+        parts.append("<h2>Reference: Debian perftest with --odp</h2>")
+        parts.append(_html_table(REF_HEADER, reference_rows(reference,
+                                                            comp)))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def results_by_name(report):
+    return {r["scenario"]["name"]: r for r in report["results"]}
+
+
+def write_outputs(a_path, b_path, out_dir, a_label=None, b_label=None,
+                  reference=None, noise=NOISE, alpha=ALPHA):
+    """Reads both reports and writes compare.md and compare.html into
+    out_dir; returns the Comparison."""
+    a, b = load_report(a_path), load_report(b_path)
+    comp = compare(a, b, a_path, b_path, a_label, b_label, alpha=alpha,
+                   noise=noise)
+    write_comparison_files(comp, a, b, out_dir, reference)
+    return comp
+
+
+def write_comparison_files(comp, a, b, out_dir, reference=None,
+                           checks=None):
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out_dir / "compare.md",
+                  to_markdown(comp, reference, checks))
+    _atomic_write(out_dir / "compare.html",
+                  to_html(comp, results_by_name(a), results_by_name(b),
+                          reference, checks))
+
+
+def _atomic_write(path, text):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -1,0 +1,150 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Checks of a comparison report: what the patches promise per event, the
+Markdown table against the JSON it came from, and the HTML page rendered
+by headless Chromium."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+# RDMA READ after each event, pages touched per op P: events that only
+# write-protect fault no page on the patched kernel and P on the pristine
+# one; events that may move a page fault P on both.
+KEEP_EVENTS = ("soft-dirty", "mprotect-ro", "fork")
+DROP_EVENTS = ("munmap-remap", "madvise-dontneed")
+
+CHROMIUM = "chromium-headless-shell"
+
+
+def expectation_checks(comp, pristine="A", patched="B"):
+    """[(name, ok, detail)] for the comparison's RDMA READ rows of the
+    keep and drop events, A being pristine and B patched."""
+    del pristine, patched
+    checks = []
+    for row in comp.rows:
+        sc = row.scenario
+        if sc["op"] != "read" or row.errors:
+            continue
+        pages = float(sc["pages"])
+        a, b = row.a["faults_per_op"], row.b["faults_per_op"]
+        where = (f"read {sc['pages']} pages, MR {sc['mr_size']} B, "
+                 f"period {sc['period']}")
+        if sc["event"] in KEEP_EVENTS and sc["period"] == 1:
+            checks.append((
+                f"{sc['event']} ({where}): patched 0 faults/op, pristine "
+                f"{sc['pages']}", a == pages and b == 0.0,
+                f"pristine {a}, patched {b}"))
+        elif sc["event"] in DROP_EVENTS and sc["period"] == 1:
+            checks.append((
+                f"{sc['event']} ({where}): both kernels fault the same "
+                f"({sc['pages']} per op)", a == b == pages,
+                f"pristine {a}, patched {b}"))
+    return checks
+
+
+def _md_rows(markdown):
+    rows = {}
+    section = markdown.split("## Every scenario", 1)
+    if len(section) < 2:
+        return rows
+    for line in section[1].split("\n## ", 1)[0].splitlines():
+        if line.startswith("| ") and "/event=" in line:
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+            rows[cells[0]] = cells
+    return rows
+
+
+def _json_mean(result, path, per=None):
+    vals = []
+    for rep in (result or {}).get("repetitions", []):
+        v = rep
+        for key in path:
+            v = v.get(key) if isinstance(v, dict) else None
+        if v is None:
+            continue
+        if per:
+            if not rep.get(per):
+                continue
+            v = v / rep[per]
+        vals.append(float(v))
+    return sum(vals) / len(vals) if vals else None
+
+
+# Markdown column of the A value -> (JSON path, divide by, scale, decimals);
+# B is the next column. Recomputed from the raw repetitions here, apart
+# from compare's own model.
+_COLUMNS = {
+    1: (("faults_per_op",), None, 1.0, 2),
+    7: (("latency", "p50_ns"), None, 1e3, 2),
+    10: (("latency", "p99_ns"), None, 1e3, 2),
+    13: (("latency", "p999_ns"), None, 1e3, 2),
+    16: (("event_time_ns_total",), "events", 1e3, 2),
+    19: (("ops_per_sec",), None, 1e3, 2),
+}
+
+
+def markdown_mismatches(markdown, report_a, report_b):
+    """Every cell of the Markdown table that differs from the JSON
+    reports' numbers; empty when the table matches."""
+    rows = _md_rows(markdown)
+    problems = []
+    by_b = {r["scenario"]["name"]: r for r in report_b["results"]}
+    names = [r["scenario"]["name"] for r in report_a["results"]]
+    for name in names + [n for n in by_b if n not in names]:
+        if name not in rows:
+            problems.append(f"{name}: not in the Markdown table")
+    for ra in report_a["results"]:
+        name = ra["scenario"]["name"]
+        cells = rows.get(name)
+        if not cells:
+            continue
+        for col, (path, per, scale, dec) in _COLUMNS.items():
+            for off, res in ((0, ra), (1, by_b.get(name))):
+                v = _json_mean(res, path, per)
+                want = "-" if v is None else f"{v / scale:.{dec}f}"
+                if cells[col + off] != want:
+                    problems.append(f"{name} column {col + off}: table "
+                                    f"'{cells[col + off]}', JSON {want}")
+    return problems
+
+
+def render_html(html_path, png_path, timeout=120):
+    """Renders html_path in headless Chromium: (ok, detail). ok needs a
+    zero exit, a screenshot that is not blank, and every plot of the page
+    in the rendered DOM as an <svg> with drawing in it."""
+    binary = shutil.which(CHROMIUM)
+    if binary is None:
+        return False, (f"{CHROMIUM} not found: apt-get install "
+                       f"{CHROMIUM} (./odplab setup does it as root)")
+    html_path, png_path = Path(html_path).resolve(), Path(png_path)
+    base = [binary, "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--window-size=1400,2600"]
+    png_path.unlink(missing_ok=True)
+    shot = subprocess.run(base + [f"--screenshot={png_path}",
+                                  html_path.as_uri()],
+                          capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    dom = subprocess.run(base + ["--dump-dom", html_path.as_uri()],
+                         capture_output=True, text=True, timeout=timeout,
+                         check=False)
+    if shot.returncode or dom.returncode or not png_path.exists():
+        return False, (f"chromium exited {shot.returncode}/{dom.returncode}"
+                       f": {(shot.stderr + dom.stderr)[-800:]}")
+    figures = html_path.read_text().count("<figure class=\"plot\">")
+    svgs = re.findall(r"<figure class=\"plot\">.*?</figure>", dom.stdout,
+                      re.S)
+    drawn = [s for s in svgs if "<svg" in s and "<path" in s]
+    ink = _ink_fraction(png_path)
+    ok = figures > 0 and len(drawn) == figures and ink > 0.01
+    return ok, (f"{len(drawn)} of {figures} plots rendered as SVG with "
+                f"paths; {ink:.1%} of the screenshot's pixels are not "
+                f"white ({png_path})")
+
+
+def _ink_fraction(png_path):
+    import matplotlib.image as mpimg  # pylint: disable=import-outside-toplevel
+    img = mpimg.imread(str(png_path))
+    rgb = img[..., :3]
+    return float((rgb.min(axis=-1) < 0.9).mean())

@@ -1,0 +1,232 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""`odplab run`: the perftest matrix and the ib_*_lat reference on the
+pristine and the patched kernel, one guest boot each, and their comparison.
+
+The report directory (results/run/STAMP by default) holds, per kernel,
+VARIANT/perftest.json, VARIANT/reference/, the guest's console.log and
+dmesg.txt, VARIANT/kernel/ (config, build manifest, the exact patch files),
+and at the top compare.md and compare.html. perftest rewrites its JSON
+after every scenario, so a run stopped with Ctrl-C leaves the finished
+scenarios readable and the comparison is written from them.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from . import compare as compare_mod
+from . import kernel as kernel_mod
+from . import reportcheck
+from .common import PROJECT_ROOT, LabError, info, results_dir, step
+from .userspace import PERFTEST, build_userspace
+from .vm import VmOptions, run_in_vm
+
+SUITE = PROJECT_ROOT / "lab" / "guest" / "suite.py"
+REFLAT = PROJECT_ROOT / "lab" / "odplab" / "reflat.py"
+
+
+# Per preset: perftest's preset, guest timeout (s), reference iterations
+# and measured rounds per tool.
+PRESETS = {
+    "quick": ("quick", 900, 1000, 1),
+    "default": ("default", 2700, 3000, 2),
+    "full": ("full", 6 * 3600, 3000, 3),
+}
+
+
+def _stamp():
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _new_dir(base):
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}.{n}")
+    out.mkdir(parents=True)
+    return out
+
+
+def _save_kernel(kern, vdir):
+    """The kernel's config, build manifest and exact patch series."""
+    kdir = vdir / "kernel"
+    kdir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(kern.directory / "config", kdir / "config")
+    shutil.copy2(kern.directory / "manifest.json", kdir / "manifest.json")
+    pdir = kern.directory / "patches"
+    if pdir.is_dir():
+        shutil.copytree(pdir, kdir / "patches", dirs_exist_ok=True)
+
+
+def perftest_argv(binary, preset, output, manifest, variant, extra):
+    series = ",".join(f"{Path(p['file']).name}={p['sha256']}"
+                      for p in manifest.get("patches", []))
+    argv = [str(binary), f"--preset={preset}", f"--output={output}",
+            f"--kernel_config_hash={manifest.get('config_sha256', '')}",
+            f"--context=variant={variant},flavour="
+            f"{manifest.get('flavour', '')},kernel_key="
+            f"{manifest.get('key', '')[:12]}"]
+    if series:
+        argv.append(f"--patch_series={series}")
+    return argv + list(extra)
+
+
+def _suite_argv(vdir, preset_spec, perftest_cmd, reference, device="rxe0"):
+    _, _, iters, rounds = preset_spec
+    # Debian's interpreter, which the guest also has (the host's root).
+    return ["/usr/bin/python3", str(SUITE), f"--out={vdir}",
+            f"--reflat={REFLAT}",
+            f"--ref-ops={'read,write,send' if reference else ''}",
+            f"--ref-device={device}", f"--ref-iterations={iters}",
+            f"--ref-rounds={rounds}", "--", *perftest_cmd]
+
+
+def run_variant(src, variant, out, preset_spec, reference, extra):
+    vdir = out / variant
+    vdir.mkdir(parents=True, exist_ok=True)
+    kern = kernel_mod.ensure_kernel(src, variant, "default")
+    _save_kernel(kern, vdir)
+    cmd = perftest_argv(PERFTEST, preset_spec[0], vdir / "perftest.json",
+                        kern.manifest, variant, extra)
+    step(f"{variant}: perftest --preset={preset_spec[0]}"
+         + (" and ib_read_lat / ib_write_lat / ib_send_lat --odp"
+            if reference else "") + " in one guest boot")
+    opts = VmOptions(timeout=preset_spec[1], boot_timeout=180.0)
+    return run_in_vm(kern, _suite_argv(vdir, preset_spec, cmd, reference),
+                     variant, out_dir=vdir, opts=opts)
+
+
+def _reference(out, label):
+    path = out / label / "reference" / "reference.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _empty_report(variant):
+    return {"schema_version": compare_mod.SCHEMA_VERSION,
+            "context": {"extra": {"variant": f"{variant} (not run)"}},
+            "results": []}
+
+
+def write_comparison(out, labels=("pristine", "patched")):
+    """compare.md and compare.html from whatever reports exist."""
+    reports = []
+    for label in labels:
+        path = out / label / "perftest.json"
+        if path.exists():
+            reports.append((path, compare_mod.load_report(path)))
+        else:
+            reports.append((path, _empty_report(label)))
+    (pa, a), (pb, b) = reports
+    if not a["results"] and not b["results"]:
+        info("no perftest scenario finished; no comparison written")
+        return None, []
+    comp = compare_mod.compare(a, b, pa, pb, labels[0], labels[1])
+    reference = {"A": _reference(out, labels[0]),
+                 "B": _reference(out, labels[1])}
+    checks = reportcheck.expectation_checks(comp)
+    compare_mod.write_comparison_files(comp, a, b, out, reference, checks)
+    return comp, checks
+
+
+def _finish(out, comp, checks, failures, interrupted):
+    step("report")
+    for name, ok, detail in checks:
+        print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}", flush=True)
+        if not ok and not interrupted:
+            failures.append(f"check {name}: {detail}")
+    if comp is not None:
+        for line in compare_mod.headline_lines(comp):
+            print(line, flush=True)
+        regs = comp.regressions()
+        print(f"regressions (patched slower beyond noise): "
+              f"{', '.join(r.name for r in regs) if regs else 'none'}",
+              flush=True)
+    for f in failures:
+        print(f"odplab: FAILED {f}", file=sys.stderr, flush=True)
+    if interrupted:
+        print("odplab: interrupted; the finished part of the report is "
+              "readable", flush=True)
+    print(f"report: {out}/compare.html and {out}/compare.md", flush=True)
+
+
+def run(src, preset="default", out=None, reference=True, extra=()):
+    preset_spec = PRESETS[preset]
+    out = Path(out).resolve() if out else _new_dir(
+        results_dir() / "run" / _stamp())
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    build_userspace()
+    kernels = {v: kernel_mod.ensure_kernel(src, v, "default")
+               for v in kernel_mod.COMPARED}
+    del kernels
+    info(f"report directory: {out}")
+    failures, interrupted, comp, checks = [], False, None, []
+    try:
+        for i, variant in enumerate(kernel_mod.COMPARED, 1):
+            step(f"stage {i} of {len(kernel_mod.COMPARED)}: {variant} kernel "
+                 f"({time.monotonic() - t0:.0f} s elapsed)")
+            r = run_variant(src, variant, out, preset_spec, reference, extra)
+            if r.exit_code != 0:
+                failures.append(f"{variant}: {r.message}")
+    except KeyboardInterrupt:
+        interrupted = True
+    try:
+        comp, checks = write_comparison(out)
+    except KeyboardInterrupt:
+        interrupted = True
+    _finish(out, comp, checks, failures, interrupted)
+    if interrupted:
+        return 130
+    return 1 if failures else 0
+
+
+def _first_device():
+    try:
+        names = sorted(os.listdir("/sys/class/infiniband"))
+    except OSError:
+        names = []
+    if not names:
+        raise LabError("no RDMA device on this host (/sys/class/infiniband "
+                       "is empty or missing): run without --host to use "
+                       "the QEMU guests with Soft-RoCE, or load the "
+                       "device's driver (mlx5_ib)")
+    return names[0]
+
+
+def run_host(device, preset="default", out=None, reference=True, extra=()):
+    """The same suite on this machine's own kernel and RDMA device (real
+    ODP hardware), no VM; compare two such runs with odplab compare."""
+    preset_spec = PRESETS[preset]
+    release = os.uname().release
+    out = Path(out).resolve() if out else _new_dir(
+        results_dir() / "run" / f"{_stamp()}-host")
+    build_userspace()
+    vdir = out / release
+    vdir.mkdir(parents=True, exist_ok=True)
+    extra = [f"--device={device}", *extra] if device else list(extra)
+    cmd = perftest_argv(PERFTEST, preset_spec[0], vdir / "perftest.json",
+                        {}, f"host-{release}", extra)
+    argv = _suite_argv(vdir, preset_spec, cmd, reference,
+                       device=device or _first_device())
+    step(f"host kernel {release}: {' '.join(cmd)}")
+    try:
+        rc = subprocess.run(argv, check=False).returncode
+    except KeyboardInterrupt:
+        rc = 130
+    print(f"report: {vdir}/perftest.json; compare two kernels with "
+          f"./odplab compare A/perftest.json B/perftest.json", flush=True)
+    if rc not in (0, 130):
+        raise LabError(f"the suite failed on the host (exit {rc}); its "
+                       f"output is above, the report in {vdir}", rc)
+    return rc
+
+

@@ -1,0 +1,212 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""odplab compare: verdicts, the Markdown table against the JSON, the HTML."""
+
+import json
+import random
+import re
+import tempfile
+import unittest
+from pathlib import Path
+
+from odplab import compare
+from odplab.common import LabError
+
+EVENTS = ("none", "soft-dirty", "madvise-dontneed")
+
+
+def _rep(p50_ns, faults, events=100, inval=16.0, rng=None):
+    rng = rng or random.Random(1)
+    q = sorted(p50_ns * (0.5 + i / 100) for i in range(101))
+    return {
+        "ops": 100, "elapsed_ns": 100 * p50_ns, "events": events,
+        "event_time_ns_total": events * 2500.0,
+        "faults_per_op": faults, "ops_per_sec": 1e9 / p50_ns,
+        "bytes_per_sec": 4096e9 / p50_ns,
+        "latency": {"count": 100, "min_ns": q[0], "p50_ns": p50_ns,
+                    "p90_ns": p50_ns * 1.3, "p99_ns": p50_ns * 1.9 +
+                    rng.random(), "p999_ns": p50_ns * 2.5, "max_ns": q[-1],
+                    "mean_ns": p50_ns, "stddev_ns": 1.0, "quantiles_ns": q},
+        "counters": [{"source": "function-profiler", "available": True,
+                      "unavailable_reason": "",
+                      "values": {"page_invalidations": inval}}],
+    }
+
+
+def _scenario(event, mr=1 << 20, op="read", pages=16):
+    name = (f"{op}/msg=4096/mr={mr}/pages={pages}/event={event}/period=1")
+    return {"name": name, "op": op, "msg_size": 4096, "mr_size": mr,
+            "pages": pages, "event": event, "period": 1, "ops": 100,
+            "warmup_ops": 10, "repetitions": 5}
+
+
+def report(p50_by_event, faults_by_event, reps=5, mrs=(1 << 20,), seed=1,
+           variant="pristine"):
+    rng = random.Random(seed)
+    results = []
+    for mr in mrs:
+        for event in EVENTS:
+            base = p50_by_event[event] * (1 + mr / (64 << 20))
+            results.append({
+                "scenario": _scenario(event, mr), "error": "",
+                "aggregates": {},
+                "repetitions": [_rep(base * (1 + 0.01 * rng.random()),
+                                     faults_by_event[event], rng=rng)
+                                for _ in range(reps)]})
+    return {"schema_version": compare.SCHEMA_VERSION,
+            "context": {"kernel_release": "7.3.4", "extra":
+                        {"variant": variant}, "patch_series": {}},
+            "results": results}
+
+
+P50 = {"none": 40e3, "soft-dirty": 900e3, "madvise-dontneed": 950e3}
+FAULTS_PRISTINE = {"none": 0.0, "soft-dirty": 16.0, "madvise-dontneed": 16.0}
+FAULTS_PATCHED = {"none": 0.0, "soft-dirty": 0.0, "madvise-dontneed": 16.0}
+
+
+class MinRepetitions(unittest.TestCase):
+    def test_exact_u_test_floor(self):
+        # 2 / C(6, 3) = 0.1, 2 / C(8, 4) = 0.029.
+        self.assertEqual(compare.min_repetitions(0.05), 4)
+        self.assertEqual(compare.min_repetitions(0.01), 5)
+
+
+class Verdicts(unittest.TestCase):
+    def test_same_kernel_twice_is_same(self):
+        a = report(P50, FAULTS_PRISTINE, seed=1)
+        b = report(P50, FAULTS_PRISTINE, seed=2)
+        comp = compare.compare(a, b)
+        self.assertEqual({r.verdict for r in comp.rows}, {"same"})
+        self.assertEqual(comp.regressions(), [])
+
+    def test_faster_and_slower_beyond_noise(self):
+        a = report(P50, FAULTS_PRISTINE)
+        b = report({"none": 60e3, "soft-dirty": 100e3,
+                    "madvise-dontneed": 950e3}, FAULTS_PATCHED, seed=3)
+        verdicts = {r.scenario["event"]: r.verdict
+                    for r in compare.compare(a, b).rows}
+        self.assertEqual(verdicts, {"none": "slower", "soft-dirty": "faster",
+                                    "madvise-dontneed": "same"})
+
+    def test_significant_but_within_noise_is_same(self):
+        a = report(P50, FAULTS_PRISTINE)
+        b = report({k: v * 1.05 for k, v in P50.items()}, FAULTS_PRISTINE)
+        rows = compare.compare(a, b, noise=0.10).rows
+        self.assertTrue(all(r.p_value < 0.05 for r in rows))
+        self.assertEqual({r.verdict for r in rows}, {"same"})
+
+    def test_too_few_repetitions_is_unreliable(self):
+        a = report(P50, FAULTS_PRISTINE, reps=3)
+        b = report({k: v * 3 for k, v in P50.items()}, FAULTS_PRISTINE,
+                   reps=3)
+        self.assertEqual({r.verdict for r in compare.compare(a, b).rows},
+                         {"unreliable (n<4)"})
+
+    def test_scenario_missing_on_one_side(self):
+        a = report(P50, FAULTS_PRISTINE)
+        b = report(P50, FAULTS_PATCHED)
+        b["results"].pop()
+        row = compare.compare(a, b).rows[-1]
+        self.assertEqual(row.verdict, "missing")
+        self.assertIn("B: not in this report", row.errors)
+
+
+def _md_rows(markdown):
+    """The 'Every scenario' table as {scenario: [cells]}."""
+    section = markdown.split("## Every scenario", 1)[1]
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| ") and "/event=" in line:
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            rows[cells[0]] = cells
+    return rows
+
+
+class MarkdownMatchesJson(unittest.TestCase):
+    def test_every_cell_from_the_repetitions(self):
+        a = report(P50, FAULTS_PRISTINE, mrs=(1 << 20, 64 << 20))
+        b = report({k: v / 2 for k, v in P50.items()}, FAULTS_PATCHED,
+                   mrs=(1 << 20, 64 << 20), seed=5)
+        md = compare.to_markdown(compare.compare(a, b, a_label="pristine",
+                                                 b_label="patched"))
+        rows = _md_rows(md)
+        self.assertEqual(len(rows), len(a["results"]))
+        for ra, rb in zip(a["results"], b["results"]):
+            cells = rows[ra["scenario"]["name"]]
+            # Recomputed here from the JSON, not through compare's model.
+            for col, path, scale, dec in (
+                    (1, ("faults_per_op",), 1, 2),
+                    (7, ("latency", "p50_ns"), 1e3, 2),
+                    (10, ("latency", "p99_ns"), 1e3, 2),
+                    (13, ("latency", "p999_ns"), 1e3, 2)):
+                for side, res in ((0, ra), (1, rb)):
+                    vals = []
+                    for rep in res["repetitions"]:
+                        v = rep
+                        for key in path:
+                            v = v[key]
+                        vals.append(v)
+                    want = f"{sum(vals) / len(vals) / scale:.{dec}f}"
+                    self.assertEqual(cells[col + side], want,
+                                     f"{ra['scenario']['name']} col {col}")
+            ev = [r["event_time_ns_total"] / r["events"]
+                  for r in ra["repetitions"]]
+            self.assertEqual(cells[16], f"{sum(ev) / len(ev) / 1e3:.2f}")
+
+    def test_header_and_rows_have_the_same_width(self):
+        md = compare.to_markdown(compare.compare(
+            report(P50, FAULTS_PRISTINE), report(P50, FAULTS_PATCHED)))
+        widths = {line.count(" | ") for line in md.splitlines()
+                  if line.startswith("| ") and "scenario" in line
+                  or "/event=" in line}
+        self.assertEqual(len(widths), 1)
+
+    def test_headline_is_read_16_pages_one_row_per_event(self):
+        comp = compare.compare(report(P50, FAULTS_PRISTINE),
+                               report(P50, FAULTS_PATCHED))
+        lines = compare.headline_lines(comp)
+        self.assertEqual(len(lines), 1 + len(EVENTS))
+        self.assertRegex(lines[2], r"soft-dirty\s+faults/op\s+16\.00 ->\s+"
+                         r"0\.00")
+
+
+class Html(unittest.TestCase):
+    def test_three_inline_svg_plots_with_two_mr_sizes(self):
+        a = report(P50, FAULTS_PRISTINE, mrs=(1 << 20, 64 << 20))
+        b = report(P50, FAULTS_PATCHED, mrs=(1 << 20, 64 << 20))
+        page = compare.to_html(compare.compare(a, b),
+                               compare.results_by_name(a),
+                               compare.results_by_name(b))
+        self.assertEqual(page.count("<figure class=\"plot\">"), 3)
+        self.assertEqual(len(re.findall(r"<svg[\s>]", page)), 3)
+        self.assertNotIn("src=\"http", page)
+        self.assertNotIn("<script", page)
+
+    def test_one_mr_size_says_why_there_is_no_size_plot(self):
+        a, b = report(P50, FAULTS_PRISTINE), report(P50, FAULTS_PATCHED)
+        page = compare.to_html(compare.compare(a, b),
+                               compare.results_by_name(a),
+                               compare.results_by_name(b))
+        self.assertEqual(page.count("<figure class=\"plot\">"), 2)
+        self.assertIn("Latency against MR size: not enough data", page)
+
+
+class LoadErrors(unittest.TestCase):
+    def test_named_causes(self):
+        with tempfile.TemporaryDirectory() as d:
+            missing = Path(d) / "none.json"
+            with self.assertRaisesRegex(LabError, "no such report"):
+                compare.load_report(missing)
+            bad = Path(d) / "bad.json"
+            bad.write_text("{\"schema_version\": 2, ")
+            with self.assertRaisesRegex(LabError, "not a readable"):
+                compare.load_report(bad)
+            old = Path(d) / "old.json"
+            old.write_text(json.dumps({"schema_version": 1, "context": {},
+                                       "results": []}))
+            with self.assertRaisesRegex(LabError, "schema_version 1"):
+                compare.load_report(old)
+
+
+if __name__ == "__main__":
+    unittest.main()

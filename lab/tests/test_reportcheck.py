@@ -1,0 +1,56 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""reportcheck: the per-event promises and the Markdown-vs-JSON check."""
+
+import unittest
+
+from odplab import compare, reportcheck
+from tests.test_compare import FAULTS_PATCHED, FAULTS_PRISTINE, P50, report
+
+
+class Expectations(unittest.TestCase):
+    def test_kept_and_dropped_events(self):
+        comp = compare.compare(report(P50, FAULTS_PRISTINE),
+                               report(P50, FAULTS_PATCHED))
+        checks = reportcheck.expectation_checks(comp)
+        self.assertEqual(len(checks), 2)
+        self.assertTrue(all(ok for _, ok, _ in checks), checks)
+
+    def test_a_patched_kernel_that_still_faults_fails(self):
+        comp = compare.compare(report(P50, FAULTS_PRISTINE),
+                               report(P50, FAULTS_PRISTINE))
+        failed = [n for n, ok, _ in reportcheck.expectation_checks(comp)
+                  if not ok]
+        self.assertEqual(len(failed), 1)
+        self.assertIn("soft-dirty", failed[0])
+
+
+class MarkdownAgainstJson(unittest.TestCase):
+    def setUp(self):
+        self.a = report(P50, FAULTS_PRISTINE, mrs=(1 << 20, 64 << 20))
+        self.b = report(P50, FAULTS_PATCHED, mrs=(1 << 20, 64 << 20))
+        self.md = compare.to_markdown(compare.compare(self.a, self.b))
+
+    def test_matches(self):
+        self.assertEqual(
+            reportcheck.markdown_mismatches(self.md, self.a, self.b), [])
+
+    def test_a_changed_cell_is_found(self):
+        name = self.a["results"][1]["scenario"]["name"]
+        line = next(x for x in self.md.splitlines() if f"| {name} |" in x)
+        bad = line.replace("| 16.00 |", "| 15.00 |", 1)
+        problems = reportcheck.markdown_mismatches(
+            self.md.replace(line, bad), self.a, self.b)
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("column 1: table '15.00', JSON 16.00", problems[0])
+
+    def test_a_missing_row_is_found(self):
+        name = self.a["results"][0]["scenario"]["name"]
+        md = "\n".join(x for x in self.md.splitlines()
+                       if f"| {name} |" not in x)
+        self.assertEqual(reportcheck.markdown_mismatches(md, self.a, self.b),
+                         [f"{name}: not in the Markdown table"])
+
+
+if __name__ == "__main__":
+    unittest.main()
