@@ -21,11 +21,15 @@ from .common import (PROJECT_ROOT, LabError, cache_dir, info,
 
 # vanilla: the source as shipped. pristine: plus base-patches/ (fixes every
 # comparison needs). patched: plus kernel-patches/ and rxe-patches/.
-VARIANTS = ("vanilla", "pristine", "patched")
+VARIANTS = ("vanilla", "pristine", "patched", "planted")
 VARIANT_DIRS = {
     "vanilla": [],
     "pristine": patches.BASE_DIRS,
     "patched": patches.BASE_DIRS + patches.PROPOSAL_DIRS,
+    # The proposal with a deliberate bug (lab/planted/), to show that the
+    # storm test catches one: never benchmarked, never sent.
+    "planted": patches.BASE_DIRS + patches.PROPOSAL_DIRS
+    + patches.PLANTED_DIRS,
 }
 # The two kernels every comparison and `odplab test` use.
 COMPARED = ("pristine", "patched")

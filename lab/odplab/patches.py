@@ -13,6 +13,8 @@ from .common import PROJECT_ROOT, LabError
 BASE_DIRS = ["base-patches"]
 # The ibodp proposal, applied after the base fixes for "patched".
 PROPOSAL_DIRS = ["kernel-patches", "rxe-patches"]
+# A deliberate bug on top of the proposal, for the storm test's demo.
+PLANTED_DIRS = ["lab/planted"]
 
 
 def series(directory):

@@ -8,9 +8,9 @@ import subprocess
 from dataclasses import dataclass, field
 
 from . import kernel as kernel_mod
-from . import errcheck, patches, reflat
+from . import compare, errcheck, patches, reflat, reportcheck
 from .common import PROJECT_ROOT, info, results_dir, step
-from .userspace import BUILD_DIR, GUEST_TESTS, PERFTEST, build_userspace
+from .userspace import BUILD_DIR, GUEST_TESTS, PERFTEST, STORM, build_userspace
 from .vm import EXIT_GUEST_DIED, EXIT_TIMEOUT, VmOptions, run_in_vm
 
 
@@ -69,14 +69,15 @@ def host_tests(tally):
 
 # What the in-guest fault-count tests expect of each kernel: whether it
 # keeps ODP pages on write-protecting events (tests/guest/faults_test.cc).
-EXPECT_KEEP = {"vanilla": "0", "pristine": "0", "patched": "1"}
+EXPECT_KEEP = {"vanilla": "0", "pristine": "0", "patched": "1",
+               "planted": "1"}
 
 
 # The kernels the in-guest tests run on: the patched one with lockdep and
 # DEBUG_VM (lab/config/debug.config), since it keeps mappings the pristine
 # one drops. Benchmarks use the default flavour of both.
 TEST_FLAVOUR = {"vanilla": "default", "pristine": "default",
-                "patched": "debug"}
+                "patched": "debug", "planted": "default"}
 
 
 def _vm(source, variant, argv, out_name, timeout, echo=True):
@@ -206,7 +207,8 @@ def perftest_checks(source, variant, tally):
     r = _vm(source, variant, [
         str(PERFTEST), "--preset=quick", "--ops=read", "--msg-sizes=4K",
         "--mr-sizes=1M", f"--pages={PERF_PAGES}", "--events=" + ",".join(events),
-        "--iterations=20", "--warmup=20", "--repetitions=2",
+        "--iterations=20", "--warmup=20",
+        f"--repetitions={compare.min_repetitions()}",
         f"--output={report_path}"], f"perftest-{variant}", 900)
     tally.check(f"{variant}: perftest run clean (status 0, no splat)",
                 r.exit_code == 0, r.message)
@@ -284,6 +286,140 @@ def error_checks(source, variant, tally):
                     f"{case.want_exit} naming the cause", ok, detail)
 
 
+def comparison_checks(tally):
+    """odplab compare on the two kernels' perftest reports from
+    perftest_checks: the Markdown table against the JSON, and the HTML page
+    in headless Chromium."""
+    paths = [results_dir() / "test" / f"perftest-{v}" / "perftest.json"
+             for v in kernel_mod.COMPARED]
+    if not all(p.exists() for p in paths):
+        tally.check("compare: both kernels' perftest reports exist", False,
+                    " ".join(str(p) for p in paths if not p.exists()))
+        return
+    step("odplab compare on the pristine and patched perftest reports")
+    out = results_dir() / "test" / "compare"
+    comp = compare.write_outputs(*paths, out, *kernel_mod.COMPARED)
+    problems = reportcheck.markdown_mismatches(
+        (out / "compare.md").read_text(), compare.load_report(paths[0]),
+        compare.load_report(paths[1]))
+    tally.check(f"compare: the Markdown table matches the JSON "
+                f"({len(comp.rows)} scenarios)", not problems,
+                "; ".join(problems[:10]))
+    ok, detail = reportcheck.render_html(out / "compare.html",
+                                         out / "compare.png")
+    tally.check("compare: the HTML page renders in headless Chromium with "
+                "its plots", ok, detail)
+    info(detail)
+
+
+SAME_KERNEL_ARGS = ("--ops=read,write", "--msg-sizes=4K", "--mr-sizes=1M",
+                    "--pages=16", "--events=none", "--iterations=200",
+                    "--warmup=50", "--repetitions=6")
+
+
+def same_kernel_checks(source, variant, tally):
+    """Two perftest runs of the no-event scenarios in one guest boot:
+    odplab compare must find no significant difference."""
+    step(f"odplab compare on two runs of the same {variant} kernel")
+    out = results_dir() / "test" / f"same-{variant}"
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / "run-a.json", out / "run-b.json"]
+    for f in files:
+        f.unlink(missing_ok=True)
+    script = " && ".join(
+        " ".join([str(PERFTEST), *SAME_KERNEL_ARGS, f"--output={f}"])
+        for f in files)
+    r = _vm(source, variant, ["sh", "-c", script], f"same-{variant}", 900)
+    tally.check(f"{variant}: two no-event perftest runs (status 0, no "
+                "splat)", r.exit_code == 0, r.message)
+    if not all(f.exists() for f in files):
+        return
+    comp = compare.write_outputs(*files, out, "run A", "run B")
+    for row in comp.rows:
+        tally.check(f"{variant}: compare of the same kernel twice: "
+                    f"{row.name} not significantly different",
+                    row.verdict == "same",
+                    f"verdict {row.verdict}, p {row.p_value}, p50 change "
+                    f"{row.change}")
+
+
+# The invalidation storm at CI length, per kernel.
+STORM_SECONDS = 30
+
+
+def storm_checks(source, variant, tally):
+    step(f"invalidation storm on the {variant} kernel ({STORM_SECONDS} s)")
+    r = _vm(source, variant, [str(STORM), f"--seconds={STORM_SECONDS}"],
+            f"storm-{variant}", 600)
+    console = results_dir() / "test" / f"storm-{variant}" / "console.log"
+    text = console.read_text(errors="replace") if console.exists() else ""
+    seed = re.search(r"storm: seed (\d+)", text)
+    summary = re.findall(r"^storm: seed \d+: (.*)$", text, re.MULTILINE)
+    tally.check(f"{variant}: storm passes (seed "
+                f"{seed.group(1) if seed else '?'}; no mismatch, no error "
+                "completion, no splat)", r.exit_code == 0,
+                f"{r.message}\nrerun: ./odplab vm run --variant {variant} "
+                f"--flavour {TEST_FLAVOUR[variant]} -- {STORM} --seconds="
+                f"{STORM_SECONDS} --seed={seed.group(1) if seed else 'N'}")
+    if summary:
+        info(f"{variant} storm: {summary[-1]}")
+
+
+PYVERBS_SUITE = PROJECT_ROOT / "lab" / "guest" / "pyverbs_suite.py"
+
+
+def pyverbs_run(source, variant, tally):
+    """rdma-core's test suite (python3-pyverbs) on rxe0; returns the
+    outcomes by test id, or None when it did not run."""
+    step(f"rdma-core's pyverbs test suite on the {variant} kernel")
+    out = results_dir() / "test" / f"pyverbs-{variant}"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "outcomes.json"
+    path.unlink(missing_ok=True)
+    r = _vm(source, variant, ["/usr/bin/python3", str(PYVERBS_SUITE),
+                              "--dev=rxe0", f"--out={path}"],
+            f"pyverbs-{variant}", 1500, echo=False)
+    tally.check(f"{variant}: pyverbs suite ran (status 0, no splat)",
+                r.exit_code == 0, r.message)
+    if not path.exists():
+        return None
+    outcomes = json.loads(path.read_text())["tests"]
+    counts = {}
+    for o in outcomes.values():
+        counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
+    info(f"{variant}: {len(outcomes)} pyverbs tests: "
+         + ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+         + f" ({path})")
+    odp = {k: v for k, v in outcomes.items() if ".test_odp." in k}
+    tally.check(f"{variant}: pyverbs has ODP tests", bool(odp),
+                f"no test_odp tests among {len(outcomes)}")
+    for test_id, o in sorted(odp.items()):
+        name = f"{variant}: pyverbs {test_id.split('.', 1)[-1]}"
+        if o["outcome"] == "skip":
+            tally.skipped += 1
+            tally.skips.append(f"{name}: {o['detail']}")
+            continue
+        tally.check(name, o["outcome"] == "pass",
+                    f"{o['outcome']}: {o['detail'][-600:]}")
+    return outcomes
+
+
+def pyverbs_checks(source, variants, tally):
+    """The ODP tests pass (or skip with rdma-core's reason) on each kernel,
+    and the patched kernel passes every test the pristine one passes."""
+    runs = {v: pyverbs_run(source, v, tally) for v in variants}
+    base, cand = runs.get("pristine"), runs.get("patched")
+    if base is None or cand is None:
+        return
+    lost = sorted(t for t, o in base.items() if o["outcome"] == "pass"
+                  and cand.get(t, {}).get("outcome") != "pass")
+    passed = sum(o["outcome"] == "pass" for o in base.values())
+    tally.check(f"patched passes every pyverbs test pristine passes "
+                f"({passed})", not lost,
+                "; ".join(f"{t}: {cand.get(t, {}).get('outcome', 'missing')}"
+                          for t in lost[:10]))
+
+
 def run_all(source, variants, selftests=True):
     tally = Tally()
     build_userspace()
@@ -297,8 +433,13 @@ def run_all(source, variants, selftests=True):
         guest_tests(source, v, tally)
         perftest_checks(source, v, tally)
         error_checks(source, v, tally)
+        storm_checks(source, v, tally)
     if "pristine" in variants:
         reference_checks(source, "pristine", tally)
+        same_kernel_checks(source, "pristine", tally)
+    if all(v in variants for v in kernel_mod.COMPARED):
+        comparison_checks(tally)
+    pyverbs_checks(source, variants, tally)
     step("summary")
     for f in tally.failures:
         info(f"FAILED {f}")

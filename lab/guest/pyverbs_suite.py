@@ -1,0 +1,158 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""rdma-core's own test suite (Debian's python3-pyverbs ships it under
+/usr/share/doc/rdma-core/tests, partly gzipped) on one device, with the
+outcome of every test written to a JSON file.
+
+Runs in the guest: python3 pyverbs_suite.py --dev rxe0 --out FILE
+[--pattern test_odp]. Each test gets --test-timeout seconds (SIGALRM in
+the main thread); a test that overruns counts as an error. Exit status 0
+when the suite ran (whatever its tests did), 2 when it could not start.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+import unittest
+
+SUITE_DIR = "/usr/share/doc/rdma-core/tests"
+
+
+class TestTimeout(Exception):
+    pass
+
+
+def unpack(dest):
+    """A runnable copy of the suite in dest/tests."""
+    tests = os.path.join(dest, "tests")
+    shutil.rmtree(tests, ignore_errors=True)
+    os.makedirs(tests)
+    for name in sorted(os.listdir(SUITE_DIR)):
+        src = os.path.join(SUITE_DIR, name)
+        if name.endswith(".py.gz"):
+            with gzip.open(src, "rb") as f_in, \
+                    open(os.path.join(tests, name[:-3]), "wb") as f_out:
+                shutil.copyfileobj(f_in, f_out)
+        elif name.endswith(".py"):
+            shutil.copy(src, tests)
+    return tests
+
+
+class Recorder(unittest.TextTestResult):
+    """Every test's outcome, skip reason and failure text."""
+
+    def __init__(self, *args, timeout=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outcomes = {}
+        self.timeout = timeout
+        self._start = 0.0
+
+    def _set(self, test, outcome, detail=""):
+        self.outcomes[test.id()] = {
+            "outcome": outcome, "detail": detail[-3000:],
+            "seconds": round(time.monotonic() - self._start, 3)}
+
+    def startTest(self, test):
+        self._start = time.monotonic()
+        if self.timeout:
+            signal.alarm(self.timeout)
+        super().startTest(test)
+
+    def stopTest(self, test):
+        signal.alarm(0)
+        super().stopTest(test)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._set(test, "pass")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._set(test, "fail", self._exc_info_to_string(err, test))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._set(test, "error", self._exc_info_to_string(err, test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._set(test, "skip", str(reason))
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._set(test, "expected-failure")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._set(test, "unexpected-success")
+
+
+def _flatten(suite):
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+def _on_alarm(signum, frame):
+    del signum, frame
+    raise TestTimeout("the test exceeded its time limit")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dev", default="rxe0")
+    p.add_argument("--gid", type=int, default=0)
+    p.add_argument("--out", required=True, help="JSON file for the outcomes")
+    p.add_argument("--pattern", default="",
+                   help="run only tests whose id contains this")
+    p.add_argument("--test-timeout", type=int, default=120)
+    p.add_argument("--workdir", default="/tmp/rdma-core-tests")
+    args = p.parse_args(argv)
+    if not os.path.isdir(SUITE_DIR):
+        print(f"pyverbs_suite: {SUITE_DIR} is missing: apt-get install "
+              "python3-pyverbs", file=sys.stderr)
+        return 2
+    tests_dir = unpack(args.workdir)
+    sys.path.insert(0, tests_dir)
+    sys.path.insert(0, args.workdir)
+    # The suite reads its options through its own args_parser module.
+    sys.argv = [sys.argv[0], "--dev", args.dev, "--gid", str(args.gid)]
+    from args_parser import parser  # pylint: disable=import-error,import-outside-toplevel
+    parser.parse_args()
+    import tests  # pylint: disable=import-error,import-outside-toplevel
+    suite = unittest.TestSuite()
+    for mod in tests.__test_modules__:
+        for test in _flatten(
+                unittest.defaultTestLoader.loadTestsFromModule(mod)):
+            if args.pattern in test.id():
+                suite.addTest(test)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    runner = unittest.TextTestRunner(
+        verbosity=2, stream=sys.stdout,
+        resultclass=lambda *a, **k: Recorder(*a, timeout=args.test_timeout,
+                                             **k))
+    t0 = time.monotonic()
+    result = runner.run(suite)
+    doc = {"device": args.dev, "kernel": os.uname().release,
+           "pattern": args.pattern, "seconds": round(time.monotonic() - t0),
+           "tests": result.outcomes}
+    with open(args.out + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+    os.replace(args.out + ".tmp", args.out)
+    counts = {}
+    for o in result.outcomes.values():
+        counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
+    print(f"pyverbs_suite: {len(result.outcomes)} tests: {counts}",
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
