@@ -65,7 +65,9 @@ def _save_kernel(kern, vdir):
 
 
 def perftest_argv(binary, preset, output, manifest, variant, extra):
-    series = ",".join(f"{Path(p['file']).name}={p['sha256']}"
+    # Directory/name, so that the context's sorted map keeps the order in
+    # which the series was applied (base-, kernel-, rxe-patches).
+    series = ",".join(f"{p['file']}={p['sha256']}"
                       for p in manifest.get("patches", []))
     argv = [str(binary), f"--preset={preset}", f"--output={output}",
             f"--kernel_config_hash={manifest.get('config_sha256', '')}",
