@@ -114,11 +114,21 @@ def main(argv=None):
                    help="run only tests whose id contains this")
     p.add_argument("--test-timeout", type=int, default=120)
     p.add_argument("--workdir", default="/tmp/rdma-core-tests")
+    p.add_argument("--hugepages", type=int, default=16,
+                   help="2 MiB pages to reserve first (the suite's huge-page "
+                   "ODP tests skip without them); 0 leaves vm.nr_hugepages")
     args = p.parse_args(argv)
     if not os.path.isdir(SUITE_DIR):
         print(f"pyverbs_suite: {SUITE_DIR} is missing: apt-get install "
               "python3-pyverbs", file=sys.stderr)
         return 2
+    if args.hugepages:
+        try:
+            with open("/proc/sys/vm/nr_hugepages", "w", encoding="ascii") as f:
+                f.write(str(args.hugepages))
+        except OSError as e:
+            print(f"pyverbs_suite: cannot reserve {args.hugepages} huge "
+                  f"pages ({e}); the huge-page tests will skip", flush=True)
     tests_dir = unpack(args.workdir)
     sys.path.insert(0, tests_dir)
     sys.path.insert(0, args.workdir)
