@@ -51,6 +51,9 @@ DEFINE_string(kernel_config_hash, "", "for the report's context");
 DEFINE_string(patch_series, "", "for the context: name=sha256,...");
 DEFINE_string(context, "", "extra context: key=value,...");
 DEFINE_bool(list_events, false, "print the memory events and exit");
+DEFINE_bool(dry_run, false,
+            "check every flag, print the scenarios and exit without opening "
+            "a device");
 
 namespace {
 
@@ -179,6 +182,13 @@ int main(int argc, char** argv) {
     const auto patch_series =
         perftest::ParseKeyValues("--patch-series", FLAGS_patch_series);
     const auto extra = perftest::ParseKeyValues("--context", FLAGS_context);
+    if (FLAGS_dry_run) {
+      for (const auto& s : all) {
+        std::cout << s.Name() << "\n";
+      }
+      std::cout << all.size() << " scenarios\n";
+      return 0;
+    }
     const ibodp::Device dev(FLAGS_device);
     ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
                       IBV_ODP_SUPPORT_READ, dev.name());

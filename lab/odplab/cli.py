@@ -40,6 +40,9 @@ def cmd_vm_run(args):
     argv = list(args.command)
     if argv and argv[0] == "--":
         argv = argv[1:]
+    if not argv:
+        raise LabError("no command given: odplab vm run --variant V -- CMD "
+                       "[ARG...]")
     deps.ensure_packages()
     src = _source(args)
     k = kernel.ensure_kernel(src, args.variant, args.flavour)

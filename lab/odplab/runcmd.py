@@ -160,13 +160,28 @@ def _finish(out, comp, checks, failures, interrupted):
     print(f"report: {out}/compare.html and {out}/compare.md", flush=True)
 
 
+def check_perftest_args(preset, extra):
+    """perftest --dry_run on the host: bad extra flags fail here, before
+    any kernel is built or booted. Returns the number of scenarios."""
+    proc = subprocess.run([str(PERFTEST), f"--preset={preset}",
+                           "--dry_run", *extra], capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        raise LabError("perftest rejects the run's flags "
+                       f"({' '.join(extra) or 'the preset'}): "
+                       + (proc.stderr.strip() or proc.stdout.strip()))
+    return int(proc.stdout.splitlines()[-1].split()[0])
+
+
 def run(src, preset="default", out=None, reference=True, extra=()):
     preset_spec = PRESETS[preset]
+    build_userspace()
+    n = check_perftest_args(preset_spec[0], extra)
     out = Path(out).resolve() if out else _new_dir(
         results_dir() / "run" / _stamp())
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    build_userspace()
+    info(f"{n} perftest scenarios per kernel")
     kernels = {v: kernel_mod.ensure_kernel(src, v, "default")
                for v in kernel_mod.COMPARED}
     del kernels
@@ -209,9 +224,10 @@ def run_host(device, preset="default", out=None, reference=True, extra=()):
     ODP hardware), no VM; compare two such runs with odplab compare."""
     preset_spec = PRESETS[preset]
     release = os.uname().release
+    build_userspace()
+    check_perftest_args(preset_spec[0], extra)
     out = Path(out).resolve() if out else _new_dir(
         results_dir() / "run" / f"{_stamp()}-host")
-    build_userspace()
     vdir = out / release
     vdir.mkdir(parents=True, exist_ok=True)
     extra = [f"--device={device}", *extra] if device else list(extra)

@@ -61,6 +61,19 @@ class BadFlags(unittest.TestCase):
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("unknown command line flag 'bogus_flag'", proc.stderr)
 
+    def test_dry_run_lists_the_scenarios_without_a_device(self):
+        proc = run(["--preset=quick", "--dry_run"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.splitlines()
+        self.assertEqual(lines[-1], "6 scenarios")
+        self.assertIn(
+            "read/msg=4096/mr=1048576/pages=16/event=fork/period=1", lines)
+
+    def test_dry_run_still_rejects_bad_flags(self):
+        proc = run(["--dry_run", "--events=bogus"])
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("unknown event 'bogus'", proc.stderr)
+
     def test_list_events_names_each_notifier_event(self):
         proc = run(["--list_events"])
         self.assertEqual(proc.returncode, 0, proc.stderr)

@@ -125,8 +125,9 @@ TEST_F(MemoryTest, OneGibMrFirstMiddleAndLastPage) {
 TEST_F(MemoryTest, TransparentHugePageAcrossThePmdBoundary) {
   Mapping area(nullptr, 3 * kHuge, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  uint8_t* aligned = reinterpret_cast<uint8_t*>(
-      (reinterpret_cast<uintptr_t>(area.data()) + kHuge - 1) & ~(kHuge - 1));
+  const uintptr_t start = reinterpret_cast<uintptr_t>(area.data());
+  uint8_t* aligned =
+      area.data() + (((start + kHuge - 1) & ~(kHuge - 1)) - start);
   ASSERT_EQ(madvise(aligned, 2 * kHuge, MADV_HUGEPAGE), 0);
   std::fill(aligned, aligned + 2 * kHuge, 1);
   if (SmapsKb(aligned, "AnonHugePages") == 0) {
@@ -138,7 +139,8 @@ TEST_F(MemoryTest, TransparentHugePageAcrossThePmdBoundary) {
   const MemoryRegion mr = RegisterMr(pd_.get(), aligned, 2 * kHuge, kFullAccess,
                                      Registration::kOdp);
   // 64 KiB straddling the boundary of the two huge pages.
-  RoundTrip(aligned + kHuge - 32 * 1024, mr->rkey, 64 * 1024, 11);
+  constexpr size_t kHalf = size_t{32} * 1024;
+  RoundTrip(aligned + kHuge - kHalf, mr->rkey, 2 * kHalf, 11);
   RoundTrip(aligned, mr->rkey, kHuge, 12);
   // Splitting the huge page (a CLEAR for the MR) keeps the bytes.
   ASSERT_EQ(madvise(aligned + kHuge, PageSize(), MADV_DONTNEED), 0);

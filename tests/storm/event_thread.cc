@@ -21,7 +21,7 @@ namespace storm {
 namespace {
 
 // How long a fork-alive child keeps its copy before comparing it.
-constexpr long kChildHoldNs = 30'000'000;
+constexpr int64_t kChildHoldNs = 30'000'000;
 
 void Check(int rc, const char* what) {
   if (rc != 0) {
@@ -65,9 +65,16 @@ EventThread::EventThread(Shared& shared, uint64_t seed,
     if (std::find(known.begin(), known.end(), e) == known.end()) {
       std::string list;
       for (const auto& k : known) {
-        list += (list.empty() ? "" : ", ") + k;
+        if (!list.empty()) {
+          list += ", ";
+        }
+        list += k;
       }
-      throw ibodp::Error("unknown storm event '" + e + "'; known: " + list);
+      std::string msg = "unknown storm event '";
+      msg += e;
+      msg += "'; known: ";
+      msg += list;
+      throw ibodp::Error(msg);
     }
   }
   if (events_.empty()) {
@@ -185,7 +192,7 @@ void EventThread::ForkAndCheck() {
   }
   if (pid == 0) {
     std::memcpy(snapshot_.data(), l.base, len);
-    timespec hold = {0, kChildHoldNs};
+    timespec hold = {0, static_cast<decltype(timespec::tv_nsec)>(kChildHoldNs)};
     nanosleep(&hold, nullptr);
     const int same = std::memcmp(snapshot_.data(), l.base, len) == 0 ? 0 : 1;
     _exit(same);

@@ -45,7 +45,7 @@ DEFINE_uint64(timeout_ms, 10000, "completion timeout per operation");
 
 namespace {
 
-constexpr uint64_t kSoakSeconds = 8 * 3600;
+constexpr uint64_t kSoakSeconds = uint64_t{8} * 3600;
 
 std::vector<std::string> SplitEvents(const std::string& text) {
   if (text.empty()) {
@@ -175,6 +175,7 @@ int Run() {
             << std::flush;
 
   std::vector<std::thread> threads;
+  threads.reserve(workers.size() + 1);
   for (auto& w : workers) {
     threads.emplace_back([&w] { w->Run(); });
   }
