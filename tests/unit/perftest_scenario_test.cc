@@ -290,7 +290,7 @@ TEST(ScenarioPresetTest, DefaultPreset) {
   const std::vector<Scenario> all = ExpandMatrix(spec);
   const size_t events = ibodp::EventNames().size();
   // 4 ops x 3 MR sizes, one message size, pages and period.
-  EXPECT_EQ(all.size(), 4 * 3 * events);
+  EXPECT_EQ(all.size(), size_t{4} * 3 * events);
   EXPECT_EQ(Names(all).size(), all.size()) << "names must be unique";
   EXPECT_EQ(all[0].repetitions, 5u);
   EXPECT_EQ(all[0].ops, 100u);
