@@ -31,6 +31,8 @@ def cases(perftest, out_dir):
     base = [str(perftest), "--ops=read", "--iterations=1", "--repetitions=1",
             f"--output={out_dir}/unused.json"]
     nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # The results share is root's; the guest's /tmp is open to nobody.
+    as_nobody = base[:-1] + ["--output=/tmp/unused.json"]
     return [
         Case("missing device", base + ["--device=nosuch0"], 2,
              ("RDMA device 'nosuch0' not found", "devices present: rxe0")),
@@ -42,7 +44,7 @@ def cases(perftest, out_dir):
         # uverbs is root-only on the guest's devtmpfs: open it up so that
         # the case reaches the tracing check.
         Case("function profiler without root",
-             nobody + base + ["--counters=profiler"], 2,
+             nobody + as_nobody + ["--counters=profiler"], 2,
              ("function profiler needs root",),
              setup=(("sh", "-c", "chmod 0666 /dev/infiniband/uverbs*"),)),
         Case("hw counters on a kernel without rxe ODP counters",

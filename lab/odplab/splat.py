@@ -30,11 +30,18 @@ _COMPILED = [(kind, re.compile(p)) for kind, p in SPLAT_PATTERNS]
 _TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 
 
-def find_splats(text):
-    """[(line_number, kind, line)] for every splat line in a kernel log."""
+def find_splats(text, timestamped_only=False):
+    """[(line_number, kind, line)] for every splat line in a kernel log.
+
+    With timestamped_only (a console that also carries the command's own
+    output), only lines with a printk timestamp are the kernel's: a
+    program printing "WARNING: ..." is not a splat."""
     found = []
     for number, raw in enumerate(text.splitlines(), 1):
-        line = _TIMESTAMP.sub("", raw.rstrip("\r"))
+        raw = raw.rstrip("\r")
+        if timestamped_only and not _TIMESTAMP.match(raw):
+            continue
+        line = _TIMESTAMP.sub("", raw)
         for kind, pattern in _COMPILED:
             if pattern.search(line):
                 found.append((number, kind, line))
@@ -54,7 +61,11 @@ _FATAL = {"BUG", "Oops", "panic", "soft lockup"}
 
 
 def is_fatal(line):
-    """A splat after which the guest may never finish the command."""
-    line = _TIMESTAMP.sub("", line.rstrip("\r"))
+    """A splat after which the guest may never finish the command (console
+    lines: the kernel's carry a printk timestamp)."""
+    line = line.rstrip("\r")
+    if not _TIMESTAMP.match(line):
+        return False
+    line = _TIMESTAMP.sub("", line)
     return any(kind in _FATAL and pattern.search(line)
                for kind, pattern in _COMPILED)

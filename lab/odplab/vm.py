@@ -240,7 +240,9 @@ def _result(out_dir, qemu_rc, timed_out, died, seconds):
             texts.append((name, p.read_text(errors="replace")))
     splats = []
     for name, text in texts:
-        found = splat.find_splats(text)
+        # The console also carries the command's output; dmesg.txt is the
+        # kernel's alone.
+        found = splat.find_splats(text, timestamped_only=name == "console.log")
         if found:
             splats.append((name, found))
     tail = tail_file(console, 40)

@@ -64,5 +64,25 @@ class IsFatal(unittest.TestCase):
         self.assertFalse(is_fatal("[ 1.0] dummy0 speed is unknown"))
 
 
+
+class ConsoleWithProgramOutput(unittest.TestCase):
+    CONSOLE = ("[ 26.86] dummy0 speed is unknown, defaulting to 1000\n"
+               "WARNING: Logging before InitGoogleLogging() is written to "
+               "STDERR\n"
+               "BUG: in my program\n"
+               "[ 27.00] WARNING: CPU: 1 PID: 93 at mm/gup.c:1 x+0x1/0x2\n")
+
+    def test_only_timestamped_lines_count_on_a_console(self):
+        found = find_splats(self.CONSOLE, timestamped_only=True)
+        self.assertEqual([(n, k) for n, k, _ in found], [(4, "WARNING")])
+
+    def test_a_kernel_log_counts_every_line(self):
+        self.assertEqual(len(find_splats(self.CONSOLE)), 3)
+
+    def test_program_output_is_never_fatal(self):
+        from odplab.splat import is_fatal  # pylint: disable=import-outside-toplevel
+        self.assertFalse(is_fatal("BUG: in my program"))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -233,7 +233,6 @@ void ChildWithMrs(bool killed) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     close(ready[0]);
-    int rc = 1;
     try {
       const Device dev(DeviceName());
       const ProtectionDomain pd = AllocPd(dev);
@@ -252,16 +251,16 @@ void ChildWithMrs(bool killed) {
       RdmaSync(pair.a(), pair.cq(), IBV_WR_RDMA_WRITE, sge,
                {reinterpret_cast<uint64_t>(remote.data()), rmr->rkey},
                kTimeout);
-      rc = 0;
       if (killed) {
         const char one = 1;
         (void)!write(ready[1], &one, 1);
         pause();
       }
+      // Exit here, with the device, PD, QPs and MRs all still alive.
+      _exit(0);
     } catch (const Error&) {
-      rc = 2;
+      _exit(2);
     }
-    _exit(rc);
   }
   close(ready[1]);
   if (killed) {
