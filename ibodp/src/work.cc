@@ -8,43 +8,51 @@
 
 namespace ibodp {
 
-void PostRdma(ibv_qp* qp, ibv_wr_opcode opcode, const ibv_sge& local,
-              const RemoteBuffer& remote, uint64_t wr_id) {
-  ibv_sge sge = local;
+namespace {
+
+// A signaled send work request with one SGE; the caller fills in the
+// opcode's own fields.
+ibv_send_wr SignaledWr(ibv_sge* sge, ibv_wr_opcode opcode, uint64_t wr_id) {
   ibv_send_wr wr = {};
   wr.wr_id = wr_id;
-  wr.sg_list = &sge;
+  wr.sg_list = sge;
   wr.num_sge = 1;
   wr.opcode = opcode;
   wr.send_flags = IBV_SEND_SIGNALED;
-  wr.wr.rdma.remote_addr = remote.addr;
-  wr.wr.rdma.rkey = remote.rkey;
+  return wr;
+}
+
+// Posts wr; `what` names it in the error, built only on failure.
+template <typename What>
+void PostSend(ibv_qp* qp, ibv_send_wr& wr, What what) {
   ibv_send_wr* bad = nullptr;
   const int rc = ibv_post_send(qp, &wr, &bad);
   if (rc != 0) {
-    ThrowErrno("ibv_post_send(" + OpcodeName(opcode) + ", " +
-                   std::to_string(local.length) + " bytes)",
-               rc);
+    ThrowErrno("ibv_post_send(" + what() + ")", rc);
   }
+}
+
+}  // namespace
+
+void PostRdma(ibv_qp* qp, ibv_wr_opcode opcode, const ibv_sge& local,
+              const RemoteBuffer& remote, uint64_t wr_id) {
+  ibv_sge sge = local;
+  ibv_send_wr wr = SignaledWr(&sge, opcode, wr_id);
+  wr.wr.rdma.remote_addr = remote.addr;
+  wr.wr.rdma.rkey = remote.rkey;
+  PostSend(qp, wr, [&] {
+    return OpcodeName(opcode) + ", " + std::to_string(local.length) + " bytes";
+  });
 }
 
 void PostFetchAdd(ibv_qp* qp, const ibv_sge& local, const RemoteBuffer& remote,
                   uint64_t add, uint64_t wr_id) {
   ibv_sge sge = local;
-  ibv_send_wr wr = {};
-  wr.wr_id = wr_id;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
-  wr.opcode = IBV_WR_ATOMIC_FETCH_AND_ADD;
-  wr.send_flags = IBV_SEND_SIGNALED;
+  ibv_send_wr wr = SignaledWr(&sge, IBV_WR_ATOMIC_FETCH_AND_ADD, wr_id);
   wr.wr.atomic.remote_addr = remote.addr;
   wr.wr.atomic.compare_add = add;
   wr.wr.atomic.rkey = remote.rkey;
-  ibv_send_wr* bad = nullptr;
-  const int rc = ibv_post_send(qp, &wr, &bad);
-  if (rc != 0) {
-    ThrowErrno("ibv_post_send(ATOMIC_FETCH_AND_ADD)", rc);
-  }
+  PostSend(qp, wr, [] { return std::string("ATOMIC_FETCH_AND_ADD"); });
 }
 
 void PostRecv(ibv_qp* qp, const ibv_sge& local, uint64_t wr_id) {
@@ -65,22 +73,14 @@ void PostRecv(ibv_qp* qp, const ibv_sge& local, uint64_t wr_id) {
 void PostUdSend(ibv_qp* qp, ibv_ah* ah, uint32_t remote_qpn, uint32_t qkey,
                 const ibv_sge& local, uint64_t wr_id) {
   ibv_sge sge = local;
-  ibv_send_wr wr = {};
-  wr.wr_id = wr_id;
-  wr.sg_list = &sge;
-  wr.num_sge = 1;
-  wr.opcode = IBV_WR_SEND;
-  wr.send_flags = IBV_SEND_SIGNALED;
+  ibv_send_wr wr = SignaledWr(&sge, IBV_WR_SEND, wr_id);
   wr.wr.ud.ah = ah;
   wr.wr.ud.remote_qpn = remote_qpn;
   wr.wr.ud.remote_qkey = qkey;
-  ibv_send_wr* bad = nullptr;
-  const int rc = ibv_post_send(qp, &wr, &bad);
-  if (rc != 0) {
-    ThrowErrno("ibv_post_send(UD SEND to QP " + std::to_string(remote_qpn) +
-                   ", " + std::to_string(local.length) + " bytes)",
-               rc);
-  }
+  PostSend(qp, wr, [&] {
+    return "UD SEND to QP " + std::to_string(remote_qpn) + ", " +
+           std::to_string(local.length) + " bytes";
+  });
 }
 
 ibv_wc PollOne(ibv_cq* cq, std::chrono::milliseconds timeout) {
