@@ -345,7 +345,7 @@ def to_markdown(comp, reference=None, checks=None):
     lines += _md_table(md_header(), [md_cells(r) for r in comp.rows])
     if reference:
         lines += ["", "## Reference: Debian perftest with --odp", ""]
-        lines += _md_table(REF_HEADER, reference_rows(reference, comp))
+        lines += _md_table(REF_HEADER, reference_rows(reference))
     return "\n".join(lines) + "\n"
 
 
@@ -362,10 +362,9 @@ def _ref_stats(ref, tool):
             _median([r["reference"]["p99_us"] for r in runs]), len(runs))
 
 
-def reference_rows(reference, comp):
+def reference_rows(reference):
     """reference: {"A": reference.json dict or None, "B": ...}; the median
     over measured rounds of each tool's typical and p99."""
-    del comp
     a, b = reference.get("A"), reference.get("B")
     tools = []
     for ref in (a, b):
@@ -554,8 +553,7 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
                               else "" for r in comp.rows]))
     if reference:
         parts.append("<h2>Reference: Debian perftest with --odp</h2>")
-        parts.append(_html_table(REF_HEADER, reference_rows(reference,
-                                                            comp)))
+        parts.append(_html_table(REF_HEADER, reference_rows(reference)))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
