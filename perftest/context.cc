@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "context.h"
 
+#include <sched.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -30,7 +31,34 @@ std::string FieldOf(const std::string& file, const std::string& key) {
   return "";
 }
 
+// The first line of `file`, or "unknown".
+std::string FirstLine(const std::string& file) {
+  std::ifstream in(file);
+  std::string line;
+  return std::getline(in, line) && !line.empty() ? line : "unknown";
+}
+
+// The CPUs this thread may run on, as a list like "0,1".
+std::string AffinityList() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+    return "unknown";
+  }
+  std::string out;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) {
+      out += (out.empty() ? "" : ",") + std::to_string(cpu);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+bool IsTickClocksource(const std::string& name) {
+  return name == "jiffies" || name == "refined-jiffies";
+}
 
 std::map<std::string, std::string> ParseKeyValues(std::string_view flag,
                                                   std::string_view text) {
@@ -61,6 +89,10 @@ Context BuildContext(const std::string& device, int argc, char** argv) {
     ctx.kernel_release = uts.release;
   }
   ctx.cpu_model = FieldOf("/proc/cpuinfo", "model name");
+  ctx.extra["clocksource"] = FirstLine(
+      "/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  ctx.extra["online_cpus"] = FirstLine("/sys/devices/system/cpu/online");
+  ctx.extra["cpu_affinity"] = AffinityList();
   ctx.device = device;
   for (int i = 0; i < argc; ++i) {
     ctx.command_line += (i > 0 ? " " : "") + std::string(argv[i]);

@@ -21,8 +21,14 @@ namespace perftest {
 std::map<std::string, std::string> ParseKeyValues(std::string_view flag,
                                                   std::string_view text);
 
-// Fills date, host, kernel release, CPU model, device and command line.
+// Fills date, host, kernel release, CPU model, device and command line,
+// and in `extra` what bounds the timings: "clocksource" (a jiffies clock
+// quantises every latency to the tick), "online_cpus" and "cpu_affinity"
+// (the CPUs perftest may run on).
 Context BuildContext(const std::string& device, int argc, char** argv);
+
+// True for a clocksource whose resolution is the scheduler tick.
+bool IsTickClocksource(const std::string& name);
 
 // MemAvailable from /proc/meminfo in bytes; throws ibodp::Error when it
 // cannot be read.

@@ -197,7 +197,13 @@ int main(int argc, char** argv) {
         dev.name(), static_cast<int>(given.size()), given.data());
     report.context.kernel_config_hash = FLAGS_kernel_config_hash;
     report.context.patch_series = patch_series;
-    report.context.extra = extra;
+    report.context.extra.insert(extra.begin(), extra.end());
+    if (perftest::IsTickClocksource(report.context.extra["clocksource"])) {
+      std::cerr << "perftest: warning: the clocksource is "
+                << report.context.extra["clocksource"]
+                << ", so every latency is a multiple of the scheduler tick; "
+                   "boot with a TSC or HPET clocksource for latencies\n";
+    }
     const int failed = RunAll(dev, all, report);
     std::cerr << "perftest: report " << FLAGS_output << "; " << failed << " of "
               << all.size() << " scenarios failed\n";

@@ -123,8 +123,8 @@ def parser():
     b.add_argument("--variant", default="all",
                    choices=[*kernel.VARIANTS, "all"])
     b.add_argument("--flavour", default="default",
-                   help="config flavour: default or debug (lockdep, "
-                   "DEBUG_VM)")
+                   help="config flavour: default, debug (lockdep, "
+                   "DEBUG_VM) or kasan (debug + KASAN)")
     b.add_argument("--jobs", type=int, default=None, help="make -j")
     b.add_argument("--force", action="store_true",
                    help="rebuild even if cached")

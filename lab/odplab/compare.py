@@ -16,6 +16,15 @@ verdict on the p50 latency from the repetitions:
 - otherwise the difference is significant when p < alpha and the medians
   differ by more than the noise threshold; "slower" marks a regression of B.
 
+The noise threshold is the larger of a fixed floor (--noise) and the
+control noise of the run: the largest p50 change among the scenarios
+without a memory event, whose hot path is the same on both kernels. A
+U test over repetitions of one boot cannot see what differs between two
+boots (under QEMU's TCG, whole scenarios move by tens of per cent); the
+controls measure it in the same pair of runs. Control rows get the
+verdict "control". Comparing two runs of one kernel, as a check that the
+controls agree, turns this off (control=False).
+
 The model (compare()) is built once; the Markdown and HTML writers only
 format it, so both show the same numbers.
 """
@@ -150,6 +159,7 @@ class Row:
     change: float | None = None   # median p50 B / median p50 A - 1
     verdict: str = ""
     errors: list = field(default_factory=list)
+    samples: tuple = ((), ())  # the repetitions' p50 of A and of B
 
 
 @dataclass
@@ -162,8 +172,15 @@ class Comparison:
     b_context: dict
     rows: list
     alpha: float
-    noise: float
+    noise: float           # the fixed floor
     min_reps: int
+    control_noise: float | None = None  # largest control |change|
+    control_name: str = ""              # the control that set it
+
+    @property
+    def threshold(self):
+        """The noise threshold the verdicts used."""
+        return max(self.noise, self.control_noise or 0.0)
 
     def regressions(self):
         return [r for r in self.rows if r.verdict == "slower"]
@@ -189,9 +206,27 @@ def _verdict(row, xs, ys, alpha, noise, min_reps):
     return "slower" if row.change > 0 else "faster"
 
 
+CONTROL_EVENT = "none"
+
+
+def _control_noise(rows):
+    """(largest |change| among the control rows, its scenario name)."""
+    changes = []
+    for row in rows:
+        if row.scenario["event"] != CONTROL_EVENT or row.errors:
+            continue
+        xs, ys = row.samples
+        if xs and ys and _median(xs):
+            changes.append((abs(_median(ys) / _median(xs) - 1), row.name))
+    return max(changes) if changes else (None, "")
+
+
 def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
-            alpha=ALPHA, noise=NOISE):
-    """The comparison of report dicts a and b (as load_report returns)."""
+            alpha=ALPHA, noise=NOISE, control=True):
+    """The comparison of report dicts a and b (as load_report returns).
+
+    control: raise the noise threshold to the control noise of the run
+    (see the module doc)."""
     by_name_b = {r["scenario"]["name"]: r for r in b["results"]}
     names = [r["scenario"]["name"] for r in a["results"]]
     names += [n for n in by_name_b if n not in set(names)]
@@ -213,16 +248,24 @@ def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
             row.ratio[key] = (row.b[key] / row.a[key]
                               if row.a[key] and row.b[key] is not None
                               else None)
-        xs = metric_values(ra, "p50_ns") if ra else []
-        ys = metric_values(rb, "p50_ns") if rb else []
-        row.n_a, row.n_b = len(xs), len(ys)
-        row.verdict = _verdict(row, xs, ys, alpha, noise, min_reps)
+        row.samples = (metric_values(ra, "p50_ns") if ra else [],
+                       metric_values(rb, "p50_ns") if rb else [])
+        row.n_a, row.n_b = len(row.samples[0]), len(row.samples[1])
         rows.append(row)
-    return Comparison(
+    comp = Comparison(
         a_path=str(a_path), b_path=str(b_path),
         a_label=a_label or _label(a, "A"), b_label=b_label or _label(b, "B"),
         a_context=a["context"], b_context=b["context"], rows=rows,
         alpha=alpha, noise=noise, min_reps=min_reps)
+    if control:
+        comp.control_noise, comp.control_name = _control_noise(rows)
+    for row in rows:
+        row.verdict = _verdict(row, *row.samples, alpha, comp.threshold,
+                               min_reps)
+        if control and row.scenario["event"] == CONTROL_EVENT and \
+                row.verdict in ("same", "faster", "slower"):
+            row.verdict = "control"
+    return comp
 
 
 def _label(report, default):
@@ -324,6 +367,21 @@ def _check_lines(checks):
             for name, ok, detail in checks]
 
 
+def noise_line(comp):
+    """How the noise threshold came about, in one sentence."""
+    floor = f"the fixed floor {comp.noise:.0%}"
+    if comp.control_noise is None:
+        return (f"{comp.threshold:.0%}, {floor} (no control scenario "
+                "without a memory event to measure the run's own noise)")
+    if comp.control_noise <= comp.noise:
+        return (f"{comp.threshold:.0%}, {floor}; the control scenarios "
+                f"(no memory event) moved at most "
+                f"{comp.control_noise:.0%} between the runs")
+    return (f"{comp.threshold:.0%}, the largest p50 change among the "
+            f"control scenarios without a memory event ({comp.control_name}"
+            f"), which run the same code on both kernels, above {floor}")
+
+
 def to_markdown(comp, reference=None, checks=None):
     lines = [f"# ODP per-event comparison: {comp.a_label} (A) vs "
              f"{comp.b_label} (B)", ""]
@@ -332,8 +390,10 @@ def to_markdown(comp, reference=None, checks=None):
     lines += ["", "## Headline", "", "```"] + headline_lines(comp) + \
         ["```", ""]
     regs = comp.regressions()
+    lines.append(f"Noise threshold: {noise_line(comp)}.")
+    lines.append("")
     lines.append(f"Regressions (B slower on p50, U test p < {comp.alpha} and "
-                 f"more than {comp.noise:.0%} apart): "
+                 f"more than {comp.threshold:.0%} apart): "
                  + (", ".join(r.name for r in regs) if regs else "none"))
     if checks:
         lines += ["", "## Checks", ""] + _check_lines(checks)
@@ -536,6 +596,8 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
             _context_lines(label, ctx)[0][2:].replace("**", "")) + "</li>")
     parts.append("</ul><h2>Headline</h2><pre>" + html.escape(
         "\n".join(headline_lines(comp))) + "</pre>")
+    parts.append("<p>Noise threshold: " + html.escape(noise_line(comp))
+                 + ".</p>")
     if checks:
         parts.append("<h2>Checks</h2><ul>" + "".join(
             f"<li>{html.escape(line[2:])}</li>"
@@ -563,12 +625,12 @@ def results_by_name(report):
 
 
 def write_outputs(a_path, b_path, out_dir, a_label=None, b_label=None,
-                  reference=None, noise=NOISE, alpha=ALPHA):
+                  reference=None, noise=NOISE, alpha=ALPHA, control=True):
     """Reads both reports and writes compare.md and compare.html into
     out_dir; returns the Comparison."""
     a, b = load_report(a_path), load_report(b_path)
     comp = compare(a, b, a_path, b_path, a_label, b_label, alpha=alpha,
-                   noise=noise)
+                   noise=noise, control=control)
     write_comparison_files(comp, a, b, out_dir, reference)
     return comp
 

@@ -9,8 +9,13 @@ from .common import PROJECT_ROOT, LabError, run
 
 CONFIG_DIR = PROJECT_ROOT / "lab" / "config"
 BASE_FRAGMENT = CONFIG_DIR / "ibodp.config"
-# Extra fragments per flavour: "debug" adds lockdep and DEBUG_VM for tests.
-FLAVOURS = {"default": [], "debug": [CONFIG_DIR / "debug.config"]}
+# Extra fragments per flavour: "debug" adds lockdep and DEBUG_VM for tests,
+# "kasan" adds generic KASAN on top of "debug".
+FLAVOURS = {
+    "default": [],
+    "debug": [CONFIG_DIR / "debug.config"],
+    "kasan": [CONFIG_DIR / "debug.config", CONFIG_DIR / "kasan.config"],
+}
 
 
 def fragments(flavour):

@@ -149,6 +149,7 @@ def _finish(out, comp, checks, failures, interrupted):
         for line in compare_mod.headline_lines(comp):
             print(line, flush=True)
         regs = comp.regressions()
+        print(f"noise threshold: {compare_mod.noise_line(comp)}", flush=True)
         print(f"regressions (patched slower beyond noise): "
               f"{', '.join(r.name for r in regs) if regs else 'none'}",
               flush=True)

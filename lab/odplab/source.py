@@ -139,10 +139,15 @@ def _unpack(deb, dest):
             shell=True, capture_output=True, text=True, check=False)
         if extract.returncode != 0:
             free = shutil.disk_usage(dest.parent).free >> 20
-            raise LabError(
-                f"unpacking {deb} failed: {extract.stderr.strip()[-800:]}\n"
-                f"({free} MiB free under {dest.parent}; a full disk is the "
-                "usual cause)")
+            cause = (f"the disk under {dest.parent} is full ({free} MiB "
+                     "free); free some space or point IBODP_CACHE at a "
+                     "larger disk (the source needs about 3 GiB)"
+                     if free < 64 else
+                     f"{free} MiB free under {dest.parent}, so not a full "
+                     "disk; a damaged download is the next suspect: "
+                     f"delete {deb} and run again")
+            raise LabError(f"unpacking {deb} failed: "
+                           f"{extract.stderr.strip()[-800:]}\n{cause}")
         info(f"unpacked in {time.monotonic() - t0:.0f}s; committing the "
              "pristine tree to git (about a minute)")
         run(["git", "init", "-q", "-b", "pristine", tmp], what="git init")

@@ -16,6 +16,7 @@ from . import splat
 from .common import PROJECT_ROOT, LabError, info, step, tail_file
 
 INIT = PROJECT_ROOT / "lab" / "guest" / "init.sh"
+TSC_KHZ_TOOL = PROJECT_ROOT / "build" / "tools" / "ibodp_tsc_khz"
 START_MARK = "ibodp-guest: ===== command start ====="
 END_MARK = "ibodp-guest: ===== command end"
 # Environment passed through to the guest command.
@@ -68,6 +69,37 @@ def _accel():
     return ["-accel", "tcg"]
 
 
+def host_tsc_khz():
+    """The host's TSC frequency in kHz (build/tools/ibodp_tsc_khz), or None
+    when the tool is not built or fails."""
+    if not TSC_KHZ_TOOL.exists():
+        return None
+    proc = subprocess.run([str(TSC_KHZ_TOOL)], capture_output=True,
+                          text=True, check=False)
+    out = proc.stdout.strip()
+    return int(out) if proc.returncode == 0 and out.isdigit() else None
+
+
+def _clock_args(accel):
+    """Kernel arguments that keep a TCG guest on the TSC clocksource.
+
+    TCG gives every vCPU the host's TSC, but the guest's boot-time TSC
+    checks fail under emulation: the PIT calibration fails on a busy host,
+    and the sync check across vCPUs sees skew. Either failure leaves the
+    guest on jiffies, whose 4 ms steps (HZ=250) would quantise every
+    latency the lab measures. KVM guests have kvm-clock and need neither.
+    """
+    if "kvm" in accel:
+        return []
+    khz = host_tsc_khz()
+    if khz is None:
+        info(f"no host TSC frequency ({TSC_KHZ_TOOL} not built): the guest "
+             "calibrates its TSC itself and may fall back to jiffies on a "
+             "busy host; perftest reports the clocksource it used")
+        return ["tsc=reliable"]
+    return ["tsc=reliable", f"tsc_early_khz={khz}"]
+
+
 def _check_path(p, what):
     if any(c.isspace() or c == "," for c in str(p)):
         raise LabError(f"{what} {p} contains a space or comma, which the "
@@ -101,11 +133,12 @@ def _host_tmp_paths(argv):
 
 
 def qemu_command(kernel, out_dir, variant, keep, opts):
+    accel = _accel()
     append = [
         "console=ttyS0", "root=rootfs", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=262144", "ro",
         f"init={INIT}", "reboot=t", "panic=-1",
-        "sysctl.kernel.hung_task_timeout_secs=60",
+        "sysctl.kernel.hung_task_timeout_secs=60", *_clock_args(accel),
         # The ext4 writeback filesystem of the guest (init.sh) on brd: room
         # for the msync event's backing file of a 1 GiB MR. brd allocates
         # its pages as they are written.
@@ -114,8 +147,11 @@ def qemu_command(kernel, out_dir, variant, keep, opts):
         f"ibodp.keep={','.join(keep)}", *opts.extra_append,
     ]
     return [
-        "qemu-system-x86_64", *_accel(), "-m", opts.memory,
-        "-smp", str(opts.cpus), "-display", "none", "-monitor", "none",
+        "qemu-system-x86_64", *accel, "-m", opts.memory,
+        # One core per socket: without ACPI the guest finds its CPUs in
+        # SeaBIOS's MP table, which lists one CPU per socket only.
+        "-smp", f"{opts.cpus},sockets={opts.cpus},cores=1,threads=1",
+        "-display", "none", "-monitor", "none",
         "-serial", f"file:{out_dir / 'console.log'}", "-no-reboot",
         "-nic", "none", "-kernel", str(kernel.bzimage),
         "-append", " ".join(append),

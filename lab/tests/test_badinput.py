@@ -89,6 +89,63 @@ class CacheAndDisk(unittest.TestCase):
         self.assertIn("IBODP_CACHE", msg)
 
 
+def _fake_source_deb(work, payload_mib):
+    """A .deb shaped like linux-source-7.3 whose tarball unpacks to
+    payload_mib MiB of zeros (a few KiB compressed)."""
+    tree = work / "linux-source-7.3"
+    tree.mkdir()
+    (tree / "Makefile").write_text("VERSION = 7\nPATCHLEVEL = 3\n")
+    with open(tree / "zeros", "wb") as f:
+        f.truncate(payload_mib << 20)
+    pkg = work / "pkg"
+    (pkg / "DEBIAN").mkdir(parents=True)
+    (pkg / "DEBIAN" / "control").write_text(
+        "Package: linux-source-7.3\nVersion: 0\nArchitecture: all\n"
+        "Maintainer: ibodp tests <test@invalid>\nDescription: fake\n")
+    (pkg / "usr" / "src").mkdir(parents=True)
+    subprocess.run(f"tar -C '{work}' -c linux-source-7.3 | xz -0 > "
+                   f"'{pkg}/{source.DEBIAN_TARBALL}'", shell=True, check=True)
+    deb = work / "fake.deb"
+    subprocess.run(["dpkg-deb", "-Zxz", "--build", str(pkg), str(deb)],
+                   check=True, capture_output=True)
+    return deb
+
+
+class FullDiskDuringUnpacking(unittest.TestCase):
+    """A filesystem that fills while the source unpacks (the free-space
+    check before it passed, then something else took the room): a real
+    16 MiB tmpfs and a source tarball of 64 MiB."""
+
+    def test_error_names_the_cause_and_nothing_is_left(self):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a 16 MiB tmpfs needs root (CI runs "
+                          "./odplab test as root)")
+        with tempfile.TemporaryDirectory() as d:
+            work = Path(d)
+            deb = _fake_source_deb(work, 64)
+            mnt = work / "small"
+            mnt.mkdir()
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m",
+                            "ibodp-test", str(mnt)], check=True)
+            try:
+                dest = mnt / "src" / "debian-test"
+                dest.parent.mkdir()
+                with mock.patch.object(source, "require_free_space"), \
+                        contextlib.redirect_stdout(io.StringIO()), \
+                        self.assertRaises(LabError) as ctx:
+                    source._unpack(deb, dest)
+                msg = str(ctx.exception)
+                self.assertIn(f"unpacking {deb} failed", msg)
+                self.assertIn("Wrote only", msg)  # tar's own words
+                self.assertIn(f"the disk under {dest.parent} is full", msg)
+                self.assertIn("IBODP_CACHE", msg)
+                # No half-unpacked tree that a later run could take for
+                # the source.
+                self.assertEqual(list(dest.parent.iterdir()), [])
+            finally:
+                subprocess.run(["umount", str(mnt)], check=True)
+
+
 class Qemu(unittest.TestCase):
     def test_missing_qemu_names_the_package(self):
         fake = kernel.Kernel(Path("/nonexistent"), {})

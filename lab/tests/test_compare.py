@@ -75,23 +75,59 @@ class Verdicts(unittest.TestCase):
     def test_same_kernel_twice_is_same(self):
         a = report(P50, FAULTS_PRISTINE, seed=1)
         b = report(P50, FAULTS_PRISTINE, seed=2)
-        comp = compare.compare(a, b)
+        comp = compare.compare(a, b, control=False)
         self.assertEqual({r.verdict for r in comp.rows}, {"same"})
         self.assertEqual(comp.regressions(), [])
 
     def test_faster_and_slower_beyond_noise(self):
         a = report(P50, FAULTS_PRISTINE)
         b = report({"none": 60e3, "soft-dirty": 100e3,
-                    "madvise-dontneed": 950e3}, FAULTS_PATCHED, seed=3)
+                    "madvise-dontneed": 1250e3}, FAULTS_PATCHED, seed=3)
         verdicts = {r.scenario["event"]: r.verdict
-                    for r in compare.compare(a, b).rows}
+                    for r in compare.compare(a, b, control=False).rows}
         self.assertEqual(verdicts, {"none": "slower", "soft-dirty": "faster",
+                                    "madvise-dontneed": "slower"})
+
+    def test_control_noise_raises_the_threshold(self):
+        # The no-event control moves by +50 %: a +32 % move of an event
+        # scenario is within what the two runs differ by anyway.
+        a = report(P50, FAULTS_PRISTINE)
+        b = report({"none": 60e3, "soft-dirty": 100e3,
+                    "madvise-dontneed": 1250e3}, FAULTS_PATCHED, seed=3)
+        comp = compare.compare(a, b)
+        verdicts = {r.scenario["event"]: r.verdict for r in comp.rows}
+        self.assertEqual(verdicts, {"none": "control", "soft-dirty": "faster",
                                     "madvise-dontneed": "same"})
+        self.assertAlmostEqual(comp.control_noise, 0.5, delta=0.02)
+        self.assertEqual(comp.threshold, comp.control_noise)
+        self.assertIn("event=none", comp.control_name)
+        self.assertEqual(comp.regressions(), [])
+        md = compare.to_markdown(comp)
+        self.assertIn(f"Noise threshold: {comp.threshold:.0%}, the largest",
+                      md)
+
+    def test_quiet_controls_keep_the_floor(self):
+        a = report(P50, FAULTS_PRISTINE, seed=1)
+        b = report(P50, FAULTS_PRISTINE, seed=2)
+        comp = compare.compare(a, b, noise=0.10)
+        self.assertLess(comp.control_noise, 0.02)
+        self.assertEqual(comp.threshold, 0.10)
+        self.assertIn("the fixed floor 10%", compare.noise_line(comp))
+
+    def test_without_controls_the_floor_is_said(self):
+        a = report(P50, FAULTS_PRISTINE)
+        b = report(P50, FAULTS_PATCHED)
+        for r in (a, b):
+            r["results"] = [x for x in r["results"]
+                            if x["scenario"]["event"] != "none"]
+        comp = compare.compare(a, b)
+        self.assertIsNone(comp.control_noise)
+        self.assertIn("no control scenario", compare.noise_line(comp))
 
     def test_significant_but_within_noise_is_same(self):
         a = report(P50, FAULTS_PRISTINE)
         b = report({k: v * 1.05 for k, v in P50.items()}, FAULTS_PRISTINE)
-        rows = compare.compare(a, b, noise=0.10).rows
+        rows = compare.compare(a, b, noise=0.10, control=False).rows
         self.assertTrue(all(r.p_value < 0.05 for r in rows))
         self.assertEqual({r.verdict for r in rows}, {"same"})
 
