@@ -6,14 +6,18 @@
 // writes one JSON report (rewritten after every scenario, so that an
 // interrupted run leaves the finished part readable).
 #include <gflags/gflags.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "context.h"
@@ -50,6 +54,10 @@ DEFINE_string(output, "",
 DEFINE_string(kernel_config_hash, "", "for the report's context");
 DEFINE_string(patch_series, "", "for the context: name=sha256,...");
 DEFINE_string(context, "", "extra context: key=value,...");
+DEFINE_int32(cpu, -1,
+             "pin perftest to this CPU, -1 for no pinning (default: "
+             "$IBODP_BENCH_CPU, which odplab's guest sets to the CPU it keeps "
+             "free of rxe's work, else -1)");
 DEFINE_bool(list_events, false, "print the memory events and exit");
 DEFINE_bool(dry_run, false,
             "check every flag, print the scenarios and exit without opening "
@@ -122,6 +130,51 @@ void CheckOtherFlags() {
   }
 }
 
+// The CPU of --cpu or $IBODP_BENCH_CPU, or -1 for none.
+int PinCpu() {
+  if (!gflags::GetCommandLineFlagInfoOrDie("cpu").is_default) {
+    if (FLAGS_cpu < -1) {
+      throw ibodp::Error("--cpu " + std::to_string(FLAGS_cpu) +
+                         ": give a CPU number, or -1 for no pinning");
+    }
+    return FLAGS_cpu;
+  }
+  const char* env = std::getenv("IBODP_BENCH_CPU");
+  if (env == nullptr || *env == '\0') {
+    return -1;
+  }
+  const std::string_view text(env);
+  int cpu = -1;
+  const auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), cpu);
+  if (ec != std::errc() || end != text.data() + text.size() || cpu < -1) {
+    throw ibodp::Error(std::string("$IBODP_BENCH_CPU '") + env +
+                       "' is not a CPU number (or -1 for no pinning)");
+  }
+  return cpu;
+}
+
+// Pins the process to `cpu` (setup, before any verbs object exists).
+void PinTo(int cpu) {
+  if (cpu < 0) {
+    return;
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (cpu >= CPU_SETSIZE) {
+    throw ibodp::Error("--cpu " + std::to_string(cpu) + " is beyond " +
+                       std::to_string(CPU_SETSIZE) + " CPUs");
+  }
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+    const int err = errno;
+    ibodp::ThrowErrno("--cpu " + std::to_string(cpu) +
+                          ": cannot pin to it (is it online? see "
+                          "/sys/devices/system/cpu/online)",
+                      err);
+  }
+}
+
 // Runs every scenario; returns the number that failed.
 int RunAll(const ibodp::Device& dev, const std::vector<perftest::Scenario>& all,
            perftest::Report& report) {
@@ -179,6 +232,7 @@ int main(int argc, char** argv) {
     const std::vector<perftest::Scenario> all =
         perftest::ExpandMatrix(SpecFromFlags());
     CheckOtherFlags();
+    const int cpu = PinCpu();
     const auto patch_series =
         perftest::ParseKeyValues("--patch-series", FLAGS_patch_series);
     const auto extra = perftest::ParseKeyValues("--context", FLAGS_context);
@@ -189,6 +243,7 @@ int main(int argc, char** argv) {
       std::cout << all.size() << " scenarios\n";
       return 0;
     }
+    PinTo(cpu);
     const ibodp::Device dev(FLAGS_device);
     ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
                       IBV_ODP_SUPPORT_READ, dev.name());

@@ -80,6 +80,19 @@ until grep -q ACTIVE "$port/state" 2>/dev/null &&
 done
 say "rxe0 $(cat $port/state), gid0 $(cat $port/gids/0)"
 
+# Benchmarks pin their polling thread to CPU 0 (perftest reads
+# IBODP_BENCH_CPU) and unbound work, rxe's rxe_wq among it, runs on the
+# other CPUs: rxe's work never waits behind a thread that busy-polls a CQ
+# in user space, which PREEMPT_LAZY lets run until the next tick (4 ms).
+ncpu=$(nproc)
+if [ "$ncpu" -ge 2 ] &&
+	printf '%x' $(((1 << ncpu) - 2)) > /sys/devices/virtual/workqueue/cpumask; then
+	export IBODP_BENCH_CPU=0
+	say "$ncpu CPUs: benchmarks on CPU 0, unbound workqueues on $(cat /sys/devices/virtual/workqueue/cpumask)"
+else
+	say "$ncpu CPU(s): benchmarks share the CPU with rxe's work; latencies step with the 4 ms tick"
+fi
+
 # A filesystem with real writeback for MAP_SHARED tests (tmpfs and 9p
 # have none): ext4 on the first brd ramdisk.
 wb=/run/ibodp/ext4

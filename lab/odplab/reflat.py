@@ -127,6 +127,16 @@ def _summary(run):
     return text + (" (warm-up)" if run["warmup"] else "")
 
 
+def _pin_to_bench_cpu():
+    """Pins this process, and so both ends of every reference tool and
+    perftest, to $IBODP_BENCH_CPU (the odplab guest's CPU without rxe's
+    work), as perftest pins itself; returns the affinity as "0,1"."""
+    cpu = os.environ.get("IBODP_BENCH_CPU", "")
+    if cpu.isdigit():
+        os.sched_setaffinity(0, {int(cpu)})
+    return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+
+
 def guest_main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="rxe0")
@@ -141,13 +151,15 @@ def guest_main(argv=None):
     p.add_argument("--timeout", type=float, default=300.0)
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
+    pinned = _pin_to_bench_cpu()
     ops = [o for o in args.ops.split(",") if o]
     for op in ops:
         if op not in TOOLS:
             p.error(f"unknown op '{op}'; known: {', '.join(TOOLS)}")
     result = {"schema_version": SCHEMA_VERSION, "kernel": os.uname().release,
               "device": args.device, "size": args.size,
-              "iterations": args.iterations, "runs": [], "errors": []}
+              "iterations": args.iterations, "cpu_affinity": pinned,
+              "runs": [], "errors": []}
     port = 18515
     for op in ops:
         tool, perf_op = TOOLS[op]

@@ -40,6 +40,27 @@ def expectation_checks(comp):
                 f"{sc['event']} ({where}): both kernels fault the same "
                 f"({sc['pages']} per op)", a == b == pages,
                 f"pristine {a}, patched {b}"))
+    checks += clock_checks(comp)
+    return checks
+
+
+# Clocksources whose resolution is the scheduler tick (perftest/context.h).
+TICK_CLOCKS = ("jiffies", "refined-jiffies")
+
+
+def clock_checks(comp):
+    """Each report's clocksource resolves latencies (not the 4 ms tick)."""
+    checks = []
+    for label, ctx in ((comp.a_label, comp.a_context),
+                       (comp.b_label, comp.b_context)):
+        extra = ctx.get("extra", {})
+        clock = extra.get("clocksource")
+        if clock is None:
+            continue  # a report with no finished scenario
+        checks.append((
+            f"{label}: latencies timed with a fine clock", clock not in
+            TICK_CLOCKS, f"clocksource {clock}, {extra.get('online_cpus')} "
+            f"online, perftest on CPU(s) {extra.get('cpu_affinity')}"))
     return checks
 
 

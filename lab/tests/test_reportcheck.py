@@ -25,6 +25,18 @@ class Expectations(unittest.TestCase):
         self.assertIn("soft-dirty", failed[0])
 
 
+class Clock(unittest.TestCase):
+    def test_a_jiffies_clock_fails_and_tsc_passes(self):
+        a, b = report(P50, FAULTS_PRISTINE), report(P50, FAULTS_PATCHED)
+        a["context"]["extra"].update(clocksource="refined-jiffies",
+                                     online_cpus="0", cpu_affinity="0")
+        b["context"]["extra"].update(clocksource="tsc", online_cpus="0-1",
+                                     cpu_affinity="0")
+        checks = reportcheck.clock_checks(compare.compare(a, b))
+        self.assertEqual([ok for _, ok, _ in checks], [False, True])
+        self.assertIn("clocksource refined-jiffies", checks[0][2])
+
+
 class MarkdownAgainstJson(unittest.TestCase):
     def setUp(self):
         self.a = report(P50, FAULTS_PRISTINE, mrs=(1 << 20, 64 << 20))

@@ -36,6 +36,7 @@ BAD_FLAGS = [
                                             "does not exist"]),
     (["--context=foo"], ["--context", "'foo' is not KEY=VALUE"]),
     (["--patch_series=foo"], ["--patch-series", "'foo'"]),
+    (["--cpu=-5"], ["--cpu -5", "-1 for no pinning"]),
 ]
 
 
@@ -55,6 +56,15 @@ class BadFlags(unittest.TestCase):
                     self.assertIn(word, proc.stderr)
                 self.assertEqual(proc.stderr.count("\n"), 1,
                                  "one line, no stack trace: " + proc.stderr)
+
+    def test_bad_bench_cpu_from_the_environment(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = subprocess.run(
+                [PERFTEST, "--dry_run"], capture_output=True, text=True,
+                cwd=tmp, timeout=60, check=False,
+                env={**os.environ, "IBODP_BENCH_CPU": "0x"})
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("$IBODP_BENCH_CPU '0x' is not a CPU number", proc.stderr)
 
     def test_unknown_flag_is_refused(self):
         proc = run(["--bogus_flag"])
