@@ -27,8 +27,8 @@
 #include "ibodp/events.h"
 #include "ibodp/mapping.h"
 #include "report.h"
-#include "runner.h"
 #include "scenario.h"
+#include "schedule.h"
 #include "sources.h"
 
 DEFINE_string(device, "", "RDMA device (default: the first one)");
@@ -58,6 +58,12 @@ DEFINE_int32(cpu, -1,
              "pin perftest to this CPU, -1 for no pinning (default: "
              "$IBODP_BENCH_CPU, which odplab's guest sets to the CPU it keeps "
              "free of rxe's work, else -1)");
+DEFINE_bool(interleave, true,
+            "measure repetition r of every scenario, in a shuffled order, "
+            "before repetition r+1 of any (each on a fresh setup), so that a "
+            "drift of the machine spreads over all scenarios; false: each "
+            "scenario's repetitions back to back on one setup");
+DEFINE_uint64(seed, 1, "seed of the interleaved order");
 DEFINE_bool(list_events, false, "print the memory events and exit");
 DEFINE_bool(dry_run, false,
             "check every flag, print the scenarios and exit without opening "
@@ -175,37 +181,6 @@ void PinTo(int cpu) {
   }
 }
 
-// Runs every scenario; returns the number that failed.
-int RunAll(const ibodp::Device& dev, const std::vector<perftest::Scenario>& all,
-           perftest::Report& report) {
-  perftest::CounterSources sources(
-      dev.name(), perftest::CounterModeFromName(FLAGS_counters));
-  const auto start = std::chrono::steady_clock::now();
-  int failed = 0;
-  std::cout << perftest::FormatTableHeader() << "\n" << std::flush;
-  for (size_t i = 0; i < all.size(); ++i) {
-    const auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(
-        std::chrono::steady_clock::now() - start);
-    std::cerr << "perftest: scenario " << i + 1 << " of " << all.size() << " ("
-              << elapsed.count() << " s): " << all[i].Name() << "\n";
-    perftest::ScenarioResult result;
-    result.scenario = all[i];
-    try {
-      result = perftest::RunScenario(
-          dev, all[i], sources, std::chrono::milliseconds(FLAGS_timeout_ms));
-    } catch (const ibodp::Unsupported& e) {
-      result.error = std::string("unsupported: ") + e.what();
-    } catch (const ibodp::Error& e) {
-      result.error = e.what();
-      ++failed;
-    }
-    std::cout << perftest::FormatTableRow(result) << "\n" << std::flush;
-    report.results.push_back(std::move(result));
-    perftest::WriteReport(report, FLAGS_output);
-  }
-  return failed;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -259,7 +234,15 @@ int main(int argc, char** argv) {
                 << ", so every latency is a multiple of the scheduler tick; "
                    "boot with a TSC or HPET clocksource for latencies\n";
     }
-    const int failed = RunAll(dev, all, report);
+    const perftest::ScheduleOptions schedule{
+        .interleave = FLAGS_interleave,
+        .seed = FLAGS_seed,
+        .timeout = std::chrono::milliseconds(FLAGS_timeout_ms),
+        .output = FLAGS_output};
+    report.context.extra["schedule"] = perftest::DescribeSchedule(schedule);
+    perftest::CounterSources sources(
+        dev.name(), perftest::CounterModeFromName(FLAGS_counters));
+    const int failed = perftest::RunAll(dev, all, sources, schedule, report);
     std::cerr << "perftest: report " << FLAGS_output << "; " << failed << " of "
               << all.size() << " scenarios failed\n";
     return failed == 0 ? 0 : 1;

@@ -47,6 +47,17 @@ RepetitionResult MeasureRepetition(Workload& workload,
   return rep;
 }
 
+// Warm-up maps every page of the MR, so that a scenario without events
+// measures no first-touch faults. Returns the number of warm-up ops.
+uint64_t WarmUp(Workload& workload, const Scenario& scenario) {
+  const uint64_t warmup =
+      std::max(scenario.warmup_ops, workload.OpsToCoverMr());
+  for (uint64_t i = 0; i < warmup; ++i) {
+    workload.RunOp(i);
+  }
+  return warmup;
+}
+
 }  // namespace
 
 ScenarioResult RunScenario(const ibodp::Device& dev, const Scenario& scenario,
@@ -57,19 +68,25 @@ ScenarioResult RunScenario(const ibodp::Device& dev, const Scenario& scenario,
   Workload workload(dev, scenario, timeout);
   const std::unique_ptr<ibodp::MemoryEvent> event =
       ibodp::MakeEvent(scenario.event);
-  // Warm-up maps every page of the MR, so that a scenario without events
-  // measures no first-touch faults.
-  const uint64_t warmup =
-      std::max(scenario.warmup_ops, workload.OpsToCoverMr());
-  for (uint64_t i = 0; i < warmup; ++i) {
-    workload.RunOp(i);
-  }
+  const uint64_t warmup = WarmUp(workload, scenario);
   for (uint64_t r = 0; r < scenario.repetitions; ++r) {
     result.repetitions.push_back(MeasureRepetition(
         workload, *event, scenario, warmup + r * scenario.ops, sources));
   }
   result.aggregates = Aggregate(result.repetitions);
   return result;
+}
+
+RepetitionResult RunRepetition(const ibodp::Device& dev,
+                               const Scenario& scenario, uint64_t index,
+                               CounterSources& sources,
+                               std::chrono::milliseconds timeout) {
+  Workload workload(dev, scenario, timeout);
+  const std::unique_ptr<ibodp::MemoryEvent> event =
+      ibodp::MakeEvent(scenario.event);
+  const uint64_t warmup = WarmUp(workload, scenario);
+  return MeasureRepetition(workload, *event, scenario,
+                           warmup + index * scenario.ops, sources);
 }
 
 }  // namespace perftest

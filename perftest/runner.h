@@ -1,9 +1,11 @@
 // Copyright 2026 The ibodp Authors
 // SPDX-License-Identifier: Apache-2.0
 //
-// Runs one scenario: setup, warm-up, then each repetition's measured ops
-// with the memory event applied every `period` ops, counters read around
-// each repetition.
+// Runs scenarios: setup, warm-up, then a repetition's measured ops with
+// the memory event applied every `period` ops, counters read around each
+// repetition. RunScenario measures all repetitions of one scenario back to
+// back; RunRepetition measures one on a fresh setup, so that a caller can
+// interleave the repetitions of many scenarios in time.
 #ifndef PERFTEST_RUNNER_H_
 #define PERFTEST_RUNNER_H_
 
@@ -22,6 +24,13 @@ namespace perftest {
 ScenarioResult RunScenario(const ibodp::Device& dev, const Scenario& scenario,
                            CounterSources& sources,
                            std::chrono::milliseconds timeout);
+
+// Repetition number `index` of `scenario` on its own setup and warm-up.
+// Throws as RunScenario does.
+RepetitionResult RunRepetition(const ibodp::Device& dev,
+                               const Scenario& scenario, uint64_t index,
+                               CounterSources& sources,
+                               std::chrono::milliseconds timeout);
 
 }  // namespace perftest
 

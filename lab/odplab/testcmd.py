@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import kernel as kernel_mod
 from . import compare, errcheck, patches, reflat, reportcheck
@@ -73,11 +74,19 @@ EXPECT_KEEP = {"vanilla": "0", "pristine": "0", "patched": "1",
                "planted": "1"}
 
 
-# The kernels the in-guest tests run on: the patched one with lockdep and
-# DEBUG_VM (lab/config/debug.config), since it keeps mappings the pristine
-# one drops. Benchmarks use the default flavour of both.
+# The kernels the in-guest tests run on: the patched one with lockdep,
+# DEBUG_VM (lab/config/debug.config) and KASAN (kasan.config), since it
+# keeps mappings the pristine one drops. Benchmarks use the default flavour
+# of both.
 TEST_FLAVOUR = {"vanilla": "default", "pristine": "default",
-                "patched": "debug", "planted": "default"}
+                "patched": "kasan", "planted": "default"}
+
+# What the boot log of a debug flavour shows when its checkers are live.
+LIVE_CHECKERS = {
+    "debug": [("lockdep", "Lock dependency validator")],
+    "kasan": [("lockdep", "Lock dependency validator"),
+              ("KASAN", "KernelAddressSanitizer initialized")],
+}
 
 
 def _vm(source, variant, argv, out_name, timeout, echo=True):
@@ -178,6 +187,18 @@ def guest_tests(source, variant, tally):
     # test passed.
     tally.check(f"{variant}: guest run clean (status 0, no splat)",
                 r.exit_code == 0, r.message)
+    checker_checks(variant, r.out_dir, tally)
+
+
+def checker_checks(variant, out_dir, tally):
+    """The debug flavour's checkers announced themselves at boot: a
+    splat-free run proves nothing if the checker was not there."""
+    flavour = TEST_FLAVOUR[variant]
+    console = Path(out_dir) / "console.log"
+    text = console.read_text(errors="replace") if console.exists() else ""
+    for name, banner in LIVE_CHECKERS.get(flavour, []):
+        tally.check(f"{variant}: {name} live in the {flavour} kernel",
+                    banner in text, f"no '{banner}' in {console}")
 
 
 def _expected_faults(variant, event):

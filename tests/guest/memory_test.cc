@@ -22,7 +22,7 @@
 namespace ibodp::guest {
 namespace {
 
-constexpr std::chrono::milliseconds kTimeout{10000};
+constexpr std::chrono::milliseconds kChildTimeout{10000};
 constexpr size_t kHuge = size_t{2} << 20;
 
 class MemoryTest : public LoopbackFixture {
@@ -39,20 +39,13 @@ class MemoryTest : public LoopbackFixture {
                            Registration::kPinned);
   }
 
+  // One RDMA operation between the local buffer at `local_offset` and
+  // `remote` under `rkey` (see RdmaOp).
   ibv_wc Op(ibv_wr_opcode opcode, size_t local_offset, const void* remote,
             uint32_t rkey, size_t length) {
-    if (failed_) {
-      pair_ =
-          std::make_unique<LoopbackRcPair>(*dev_, pd_.get(), LoopbackOptions{});
-      failed_ = false;
-    }
     const ibv_sge sge{reinterpret_cast<uint64_t>(local_->data() + local_offset),
                       static_cast<uint32_t>(length), local_mr_->lkey};
-    PostRdma(pair_->a(), opcode, sge,
-             {reinterpret_cast<uint64_t>(remote), rkey}, 1);
-    const ibv_wc wc = PollOne(pair_->cq(), kTimeout);
-    failed_ = wc.status != IBV_WC_SUCCESS;
-    return wc;
+    return RdmaOp(opcode, sge, {reinterpret_cast<uint64_t>(remote), rkey}, 1);
   }
 
   // Device WRITE of a pattern to `remote`, the CPU checks it there; CPU
@@ -74,7 +67,6 @@ class MemoryTest : public LoopbackFixture {
         << "the device read the CPU's bytes wrong at byte " << *bad_read;
   }
 
-  bool failed_ = false;
   std::unique_ptr<Mapping> local_;
   MemoryRegion local_mr_;
 };
@@ -250,7 +242,7 @@ void ChildWithMrs(bool killed) {
                         static_cast<uint32_t>(local.size()), lmr->lkey};
       RdmaSync(pair.a(), pair.cq(), IBV_WR_RDMA_WRITE, sge,
                {reinterpret_cast<uint64_t>(remote.data()), rmr->rkey},
-               kTimeout);
+               kChildTimeout);
       if (killed) {
         const char one = 1;
         (void)!write(ready[1], &one, 1);

@@ -12,8 +12,6 @@
 namespace ibodp::guest {
 namespace {
 
-constexpr std::chrono::milliseconds kTimeout{10000};
-
 class MisuseTest : public LoopbackFixture {
  protected:
   void SetUp() override {
@@ -28,9 +26,8 @@ class MisuseTest : public LoopbackFixture {
 
   ibv_wc Read(uint32_t lkey, const void* remote, uint32_t rkey) {
     const ibv_sge sge{reinterpret_cast<uint64_t>(local_->data()), 64, lkey};
-    PostRdma(pair_->a(), IBV_WR_RDMA_READ, sge,
-             {reinterpret_cast<uint64_t>(remote), rkey}, 1);
-    return PollOne(pair_->cq(), kTimeout);
+    return RdmaOp(IBV_WR_RDMA_READ, sge,
+                  {reinterpret_cast<uint64_t>(remote), rkey}, 1);
   }
 
   std::unique_ptr<Mapping> local_;

@@ -80,17 +80,35 @@ class LoopbackFixture : public ::testing::Test {
         std::make_unique<LoopbackRcPair>(*dev_, pd_.get(), LoopbackOptions{});
   }
 
+  static constexpr std::chrono::milliseconds kTimeout{10000};
+
+  // One signalled RDMA operation from `local` to `remote`, returning its
+  // completion whatever the status. A failed operation moves the QP to the
+  // error state; the next operation gets a fresh pair.
+  ibv_wc RdmaOp(ibv_wr_opcode opcode, const ibv_sge& local, RemoteBuffer remote,
+                uint64_t wr_id) {
+    if (pair_->a()->state == IBV_QPS_ERR || qp_failed_) {
+      pair_ =
+          std::make_unique<LoopbackRcPair>(*dev_, pd_.get(), LoopbackOptions{});
+      qp_failed_ = false;
+    }
+    PostRdma(pair_->a(), opcode, local, remote, wr_id);
+    const ibv_wc wc = PollOne(pair_->cq(), kTimeout);
+    qp_failed_ = wc.status != IBV_WC_SUCCESS;
+    return wc;
+  }
+
   // Declared in creation order so that teardown runs in reverse: QPs
   // before the PD, the PD before the device.
   std::unique_ptr<Device> dev_;
   ProtectionDomain pd_;
   std::unique_ptr<LoopbackRcPair> pair_;
+  bool qp_failed_ = false;
 };
 
 class OdpFixture : public LoopbackFixture {
  protected:
   static constexpr uint64_t kRemoteSeed = 1;
-  static constexpr std::chrono::milliseconds kTimeout{10000};
 
   void SetUp() override {
     LoopbackFixture::SetUp();
@@ -114,24 +132,15 @@ class OdpFixture : public LoopbackFixture {
 
   static size_t Bytes() { return kPages * PageSize(); }
 
-  // One RDMA operation of `length` bytes at `offset` of both ranges,
-  // returning its completion whatever the status. A failed operation moves
-  // the QP to the error state; later operations use a fresh pair.
+  // One RDMA operation of `length` bytes at `offset` of both ranges (see
+  // RdmaOp).
   ibv_wc Op(ibv_wr_opcode opcode, size_t offset, size_t length) {
-    if (pair_->a()->state == IBV_QPS_ERR || qp_failed_) {
-      pair_ =
-          std::make_unique<LoopbackRcPair>(*dev_, pd_.get(), LoopbackOptions{});
-      qp_failed_ = false;
-    }
     const ibv_sge sge{reinterpret_cast<uint64_t>(local_->data() + offset),
                       static_cast<uint32_t>(length), local_mr_->lkey};
-    PostRdma(pair_->a(), opcode, sge,
-             {reinterpret_cast<uint64_t>(remote_->data() + offset),
-              remote_mr_->rkey},
-             /*wr_id=*/offset);
-    const ibv_wc wc = PollOne(pair_->cq(), kTimeout);
-    qp_failed_ = wc.status != IBV_WC_SUCCESS;
-    return wc;
+    return RdmaOp(opcode, sge,
+                  {reinterpret_cast<uint64_t>(remote_->data() + offset),
+                   remote_mr_->rkey},
+                  /*wr_id=*/offset);
   }
   ibv_wc Read(size_t offset, size_t length) {
     return Op(IBV_WR_RDMA_READ, offset, length);
@@ -149,7 +158,6 @@ class OdpFixture : public LoopbackFixture {
 
   // Declared after the base's PD, so that teardown runs in reverse: MRs
   // before the memory they cover and before the PD.
-  bool qp_failed_ = false;
   std::unique_ptr<Mapping> local_;
   std::unique_ptr<Mapping> remote_;
   MemoryRegion local_mr_;
