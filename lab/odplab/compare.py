@@ -382,6 +382,14 @@ def noise_line(comp):
             f"), which run the same code on both kernels, above {floor}")
 
 
+def chance_line(comp):
+    """How many 'significant' U tests chance alone would give."""
+    tested = sum(1 for r in comp.rows if r.p_value is not None)
+    return (f"{tested} scenarios were U-tested at p < {comp.alpha}: about "
+            f"{tested * comp.alpha:.1f} of them would come out significant "
+            "by chance alone, which the noise threshold is there to absorb.")
+
+
 def to_markdown(comp, reference=None, checks=None):
     lines = [f"# ODP per-event comparison: {comp.a_label} (A) vs "
              f"{comp.b_label} (B)", ""]
@@ -391,6 +399,8 @@ def to_markdown(comp, reference=None, checks=None):
         ["```", ""]
     regs = comp.regressions()
     lines.append(f"Noise threshold: {noise_line(comp)}.")
+    lines.append("")
+    lines.append(chance_line(comp))
     lines.append("")
     lines.append(f"Regressions (B slower on p50, U test p < {comp.alpha} and "
                  f"more than {comp.threshold:.0%} apart): "
@@ -597,7 +607,7 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
     parts.append("</ul><h2>Headline</h2><pre>" + html.escape(
         "\n".join(headline_lines(comp))) + "</pre>")
     parts.append("<p>Noise threshold: " + html.escape(noise_line(comp))
-                 + ".</p>")
+                 + ". " + html.escape(chance_line(comp)) + "</p>")
     if checks:
         parts.append("<h2>Checks</h2><ul>" + "".join(
             f"<li>{html.escape(line[2:])}</li>"
