@@ -2,10 +2,10 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Prints this machine's TSC frequency in kHz, measured against
-// CLOCK_MONOTONIC_RAW over 200 ms. QEMU's TCG hands the host TSC to its
-// vCPUs; odplab passes the value as the guest's tsc_early_khz, so that the
-// guest keeps the TSC as its clocksource instead of falling back to 4 ms
-// jiffies when its PIT calibration fails on a busy host.
+// std::chrono::steady_clock (CLOCK_MONOTONIC) over 200 ms. QEMU's TCG hands the
+// host TSC to its vCPUs; odplab passes the value as the guest's tsc_early_khz,
+// so that the guest keeps the TSC as its clocksource instead of falling back to
+// 4 ms jiffies when its PIT calibration fails on a busy host.
 #include <x86intrin.h>
 
 #include <chrono>

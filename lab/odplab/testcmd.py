@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import kernel as kernel_mod
 from . import compare, errcheck, patches, reflat, reportcheck
@@ -82,11 +81,9 @@ TEST_FLAVOUR = {"vanilla": "default", "pristine": "default",
                 "patched": "kasan", "planted": "default"}
 
 # What the boot log of a debug flavour shows when its checkers are live.
-LIVE_CHECKERS = {
-    "debug": [("lockdep", "Lock dependency validator")],
-    "kasan": [("lockdep", "Lock dependency validator"),
-              ("KASAN", "KernelAddressSanitizer initialized")],
-}
+LIVE_CHECKERS = {"debug": [("lockdep", "Lock dependency validator")]}
+LIVE_CHECKERS["kasan"] = LIVE_CHECKERS["debug"] + [
+    ("KASAN", "KernelAddressSanitizer initialized")]
 
 
 def _vm(source, variant, argv, out_name, timeout, echo=True):
@@ -165,8 +162,9 @@ def guest_tests(source, variant, tally):
         return
     report = json.loads(out_json.read_text())
     console = out_json.parent / "console.log"
-    reasons = skip_reasons(console.read_text(errors="replace")
-                           if console.exists() else "")
+    console_text = (console.read_text(errors="replace")
+                    if console.exists() else "")
+    reasons = skip_reasons(console_text)
     for suite in report.get("testsuites", []):
         for test in suite.get("testsuite", []):
             name = f"{variant}: {suite['name']}.{test['name']}"
@@ -187,18 +185,16 @@ def guest_tests(source, variant, tally):
     # test passed.
     tally.check(f"{variant}: guest run clean (status 0, no splat)",
                 r.exit_code == 0, r.message)
-    checker_checks(variant, r.out_dir, tally)
+    checker_checks(variant, console, console_text, tally)
 
 
-def checker_checks(variant, out_dir, tally):
+def checker_checks(variant, console, console_text, tally):
     """The debug flavour's checkers announced themselves at boot: a
     splat-free run proves nothing if the checker was not there."""
     flavour = TEST_FLAVOUR[variant]
-    console = Path(out_dir) / "console.log"
-    text = console.read_text(errors="replace") if console.exists() else ""
     for name, banner in LIVE_CHECKERS.get(flavour, []):
         tally.check(f"{variant}: {name} live in the {flavour} kernel",
-                    banner in text, f"no '{banner}' in {console}")
+                    banner in console_text, f"no '{banner}' in {console}")
 
 
 def _expected_faults(variant, event):

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Booting a lab kernel under QEMU and running one command in it."""
 
+import functools
 import os
 import shlex
 import shutil
@@ -69,9 +70,11 @@ def _accel():
     return ["-accel", "tcg"]
 
 
+@functools.lru_cache(maxsize=1)
 def host_tsc_khz():
     """The host's TSC frequency in kHz (build/tools/ibodp_tsc_khz), or None
-    when the tool is not built or fails."""
+    when the tool is not built or fails. Measured once per odplab process:
+    the tool sleeps 200 ms, and `odplab test` boots many guests."""
     if not TSC_KHZ_TOOL.exists():
         return None
     proc = subprocess.run([str(TSC_KHZ_TOOL)], capture_output=True,
