@@ -102,7 +102,7 @@ def run_tool(tool, device, size, iterations, port, timeout):
 
 def run_perftest(binary, op, size, iterations, out_path, timeout):
     """ibodp's perftest on one page of a 4 KiB ODP MR, no memory event:
-    the scenario ib_*_lat measures. Returns the p50 and p99 in us."""
+    the scenario ib_*_lat measures. Returns the minimum, p50 and p99 in us."""
     cmd = [binary, f"--ops={op}", f"--msg_sizes={size}", "--mr_sizes=4K",
            "--pages=1", "--events=none", f"--iterations={iterations}",
            "--warmup=100", "--repetitions=1", f"--output={out_path}"]
@@ -114,16 +114,19 @@ def run_perftest(binary, op, size, iterations, out_path, timeout):
     with open(out_path, encoding="utf-8") as f:
         rep = json.load(f)["results"][0]["repetitions"][0]
     lat = rep["latency"]
-    return {"p50_us": lat["p50_ns"] / 1000.0, "p99_us": lat["p99_ns"] / 1000.0,
+    return {"min_us": lat["min_ns"] / 1000.0, "p50_us": lat["p50_ns"] / 1000.0,
+            "p99_us": lat["p99_ns"] / 1000.0,
             "iterations": rep["ops"], "report": out_path}
 
 
 def _summary(run):
     if "error" in run:
         return "failed: " + run["error"].splitlines()[0]
-    text = f"typical {run['reference']['t_typical_us']:.2f} us"
+    ref = run["reference"]
+    text = f"min {ref['t_min_us']:.2f} us, typical {ref['t_typical_us']:.2f} us"
     if "perftest" in run:
-        text += f", perftest p50 {run['perftest']['p50_us']:.2f} us"
+        text += (f"; perftest min {run['perftest']['min_us']:.2f} us, "
+                 f"p50 {run['perftest']['p50_us']:.2f} us")
     return text + (" (warm-up)" if run["warmup"] else "")
 
 
@@ -190,13 +193,20 @@ def guest_main(argv=None):
     return 1 if result["errors"] else 0
 
 
-def agreement(result, op="read"):
-    """Median over measured rounds of perftest p50 / reference typical, and
-    the per-round ratios. None when no round has both."""
-    ratios = [r["perftest"]["p50_us"] / r["reference"]["t_typical_us"]
+# agreement() statistics: perftest's key and the reference row's key.
+STATS = {"p50": ("p50_us", "t_typical_us"), "min": ("min_us", "t_min_us")}
+
+
+def agreement(result, op="read", stat="p50"):
+    """Median over measured rounds of perftest's statistic / the reference
+    tool's (p50 / t_typical, or min / t_min), and the per-round ratios.
+    None when no round has both."""
+    mine, theirs = STATS[stat]
+    ratios = [r["perftest"][mine] / r["reference"][theirs]
               for r in result["runs"]
               if r["op"] == op and not r["warmup"] and "perftest" in r
-              and "reference" in r and r["reference"]["t_typical_us"] > 0]
+              and mine in r["perftest"] and "reference" in r
+              and r["reference"].get(theirs, 0) > 0]
     if not ratios:
         return None, []
     s = sorted(ratios)

@@ -59,6 +59,21 @@ class Agreement(unittest.TestCase):
                            run("read", 2, 10.0, 12.0)]}
         self.assertAlmostEqual(agreement(result)[0], 1.15)
 
+    def test_min_compares_perftest_min_with_t_min(self):
+        result = {"runs": [
+            {"op": "read", "round": r, "warmup": r == 0,
+             "reference": {"t_typical_us": 23.0, "t_min_us": 22.0},
+             "perftest": {"p50_us": 34.0, "min_us": m}}
+            for r, m in ((0, 40.0), (1, 23.1), (2, 24.2), (3, 22.0))]}
+        median, ratios = agreement(result, stat="min")
+        self.assertEqual([round(x, 3) for x in ratios], [1.05, 1.1, 1.0])
+        self.assertAlmostEqual(median, 1.05)
+        self.assertAlmostEqual(agreement(result)[0], 34.0 / 23.0)
+
+    def test_report_without_min_gives_none_for_min(self):
+        result = {"runs": [run("read", 1, 10.0, 11.0)]}
+        self.assertEqual(agreement(result, stat="min"), (None, []))
+
     def test_no_paired_round_gives_none(self):
         result = {"runs": [run("read", 1, 10.0), run("write", 1, 10.0, 9.0)]}
         self.assertEqual(agreement(result), (None, []))
