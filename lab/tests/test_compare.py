@@ -106,6 +106,38 @@ class Verdicts(unittest.TestCase):
         self.assertIn(f"Noise threshold: {comp.threshold:.0%}, the largest",
                       md)
 
+    def test_each_operation_has_its_own_control_noise(self):
+        # READ's control is quiet, fetch-and-add's moves by +50 %: a +30 %
+        # move of READ after soft-dirty is a regression, the same move of
+        # fetch-and-add is within its noise.
+        def two_ops(fa_none, event_scale, seed):
+            rep = report(P50, FAULTS_PRISTINE, seed=seed)
+            fa = report({**P50, "none": P50["none"] * fa_none},
+                        FAULTS_PRISTINE, seed=seed + 10)
+            for r in fa["results"]:
+                ev = r["scenario"]["event"]
+                r["scenario"] = _scenario(ev, op="fetch-add")
+            for r in rep["results"] + fa["results"]:
+                if r["scenario"]["event"] == "soft-dirty":
+                    for x in r["repetitions"]:
+                        x["latency"]["p50_ns"] *= event_scale
+            rep["results"] += fa["results"]
+            return rep
+        comp = compare.compare(two_ops(1.0, 1.0, 1), two_ops(1.5, 1.3, 2))
+        verdicts = {(r.scenario["op"], r.scenario["event"]): r.verdict
+                    for r in comp.rows}
+        self.assertEqual(verdicts[("read", "soft-dirty")], "slower")
+        self.assertEqual(verdicts[("fetch-add", "soft-dirty")], "same")
+        self.assertEqual(comp.threshold_for("read"), 0.10)
+        self.assertAlmostEqual(comp.threshold_for("fetch-add"), 0.5,
+                               delta=0.02)
+        self.assertAlmostEqual(comp.threshold_for("write"), comp.threshold)
+        line = compare.noise_line(comp)
+        self.assertIn("per operation", line)
+        self.assertIn("fetch-add 5", line)
+        self.assertIn("read 10%", line)
+        self.assertIn("their operation's threshold", compare.to_markdown(comp))
+
     def test_quiet_controls_keep_the_floor(self):
         a = report(P50, FAULTS_PRISTINE, seed=1)
         b = report(P50, FAULTS_PRISTINE, seed=2)
