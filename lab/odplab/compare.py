@@ -413,9 +413,15 @@ def noise_line(comp):
 def chance_line(comp):
     """How many 'significant' U tests chance alone would give."""
     tested = sum(1 for r in comp.rows if r.p_value is not None)
+    significant = sum(1 for r in comp.rows
+                      if r.p_value is not None and r.p_value < comp.alpha)
+    beyond = sum(1 for r in comp.rows if r.verdict in ("faster", "slower"))
     return (f"{tested} scenarios were U-tested at p < {comp.alpha}: about "
             f"{tested * comp.alpha:.1f} of them would come out significant "
-            "by chance alone, which the noise threshold is there to absorb.")
+            f"by chance alone; {significant} did, {beyond} of them beyond "
+            "their noise threshold (faster or slower). When no more are "
+            "flagged than chance gives, the flags alone are no evidence of "
+            "a difference; a real one repeats in a second run.")
 
 
 def to_markdown(comp, reference=None, checks=None):

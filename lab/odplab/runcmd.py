@@ -153,6 +153,7 @@ def _finish(out, comp, checks, failures, interrupted):
         print(f"regressions (patched slower beyond noise): "
               f"{', '.join(r.name for r in regs) if regs else 'none'}",
               flush=True)
+        print(compare_mod.chance_line(comp), flush=True)
     for f in failures:
         print(f"odplab: FAILED {f}", file=sys.stderr, flush=True)
     if interrupted:

@@ -138,6 +138,15 @@ class Verdicts(unittest.TestCase):
         self.assertIn("read 10%", line)
         self.assertIn("their operation's threshold", compare.to_markdown(comp))
 
+    def test_chance_line_counts_tested_significant_and_flagged(self):
+        a = report(P50, FAULTS_PRISTINE)
+        b = report({"none": 60e3, "soft-dirty": 100e3,
+                    "madvise-dontneed": 1250e3}, FAULTS_PATCHED, seed=3)
+        line = compare.chance_line(compare.compare(a, b, control=False))
+        self.assertIn("3 scenarios were U-tested at p < 0.05", line)
+        self.assertIn("about 0.2 of them", line)  # 3 x 0.05
+        self.assertIn("3 did, 3 of them beyond", line)
+
     def test_quiet_controls_keep_the_floor(self):
         a = report(P50, FAULTS_PRISTINE, seed=1)
         b = report(P50, FAULTS_PRISTINE, seed=2)
