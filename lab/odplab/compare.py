@@ -416,6 +416,9 @@ def chance_line(comp):
     significant = sum(1 for r in comp.rows
                       if r.p_value is not None and r.p_value < comp.alpha)
     beyond = sum(1 for r in comp.rows if r.verdict in ("faster", "slower"))
+    if not tested:
+        return ("No scenario was U-tested (none has enough repetitions "
+                "on both sides).")
     return (f"{tested} scenarios were U-tested at p < {comp.alpha}: about "
             f"{tested * comp.alpha:.1f} of them would come out significant "
             f"by chance alone; {significant} did, {beyond} of them beyond "
