@@ -338,6 +338,9 @@ def headline_lines(comp):
 
 def _context_lines(label, ctx):
     series = ctx.get("patch_series") or {}
+    if not ctx.get("kernel_release"):
+        return [f"- **{label}**: no report context (no perftest report; "
+                "a stopped run ends before this kernel)"]
     return [
         f"- **{label}**: kernel {ctx.get('kernel_release', '?')} (config "
         f"sha256 {ctx.get('kernel_config_hash', '?')[:12]}), device "
