@@ -178,10 +178,18 @@ class Comparison:
     alpha: float
     noise: float           # the fixed floor
     min_reps: int
-    control_noise: float | None = None  # largest control |change|
-    control_name: str = ""              # the control that set it
     # op -> (largest control |change| of that op, the control's name)
     controls: dict = field(default_factory=dict)
+
+    @property
+    def control_noise(self):
+        """The largest control |change| of any op, or None."""
+        return max(self.controls.values())[0] if self.controls else None
+
+    @property
+    def control_name(self):
+        """The control that set control_noise, or ""."""
+        return max(self.controls.values())[1] if self.controls else ""
 
     @property
     def threshold(self):
@@ -273,9 +281,6 @@ def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
         alpha=alpha, noise=noise, min_reps=min_reps)
     if control:
         comp.controls = _control_noise(rows)
-        if comp.controls:
-            comp.control_noise, comp.control_name = max(
-                comp.controls.values())
     for row in rows:
         row.verdict = _verdict(row, *row.samples, alpha,
                                comp.threshold_for(row.scenario["op"]),
@@ -342,7 +347,7 @@ def _context_lines(label, ctx):
         return [f"- **{label}**: no report context (no perftest report; "
                 "a stopped run ends before this kernel)"]
     return [
-        f"- **{label}**: kernel {ctx.get('kernel_release', '?')} (config "
+        f"- **{label}**: kernel {ctx['kernel_release']} (config "
         f"sha256 {ctx.get('kernel_config_hash', '?')[:12]}), device "
         f"{ctx.get('device', '?')}, {ctx.get('cpu_model', '?')}, "
         f"{ctx.get('date', '?')}; patches: "
@@ -416,12 +421,12 @@ def noise_line(comp):
 def chance_line(comp):
     """How many 'significant' U tests chance alone would give."""
     tested = sum(1 for r in comp.rows if r.p_value is not None)
-    significant = sum(1 for r in comp.rows
-                      if r.p_value is not None and r.p_value < comp.alpha)
-    beyond = sum(1 for r in comp.rows if r.verdict in ("faster", "slower"))
     if not tested:
         return ("No scenario was U-tested (none has enough repetitions "
                 "on both sides).")
+    significant = sum(1 for r in comp.rows
+                      if r.p_value is not None and r.p_value < comp.alpha)
+    beyond = sum(1 for r in comp.rows if r.verdict in ("faster", "slower"))
     return (f"{tested} scenarios were U-tested at p < {comp.alpha}: about "
             f"{tested * comp.alpha:.1f} of them would come out significant "
             f"by chance alone; {significant} did, {beyond} of them beyond "
