@@ -5,9 +5,12 @@
 outcome of every test written to a JSON file.
 
 Runs in the guest: python3 pyverbs_suite.py --dev rxe0 --out FILE
-[--pattern test_odp]. Each test gets --test-timeout seconds (SIGALRM in
-the main thread); a test that overruns counts as an error. Exit status 0
-when the suite ran (whatever its tests did), 2 when it could not start.
+[--pattern test_odp | --tests ID,ID] [--repeat N]. Each test gets
+--test-timeout seconds (SIGALRM in the main thread); a test that overruns
+counts as an error. With --repeat the selection runs N times in a row, each
+round with fresh test instances, and the file holds every round's outcomes.
+Exit status 0 when the suite ran (whatever its tests did), 2 when it could
+not start or a test named with --tests does not exist.
 """
 
 import argparse
@@ -100,6 +103,32 @@ def _flatten(suite):
             yield item
 
 
+def _select(modules, pattern, wanted):
+    """Fresh instances of the tests whose id contains pattern, or of the
+    ones named in wanted; None (with a message) when a name is unknown."""
+    suite = unittest.TestSuite()
+    found = set()
+    for mod in modules:
+        for test in _flatten(
+                unittest.defaultTestLoader.loadTestsFromModule(mod)):
+            if (test.id() in wanted) if wanted else (pattern in test.id()):
+                suite.addTest(test)
+                found.add(test.id())
+    unknown = sorted(set(wanted) - found)
+    if unknown:
+        print("pyverbs_suite: no such test: " + ", ".join(unknown),
+              file=sys.stderr)
+        return None
+    return suite
+
+
+def _run(suite, timeout):
+    runner = unittest.TextTestRunner(
+        verbosity=2, stream=sys.stdout,
+        resultclass=lambda *a, **k: Recorder(*a, timeout=timeout, **k))
+    return runner.run(suite).outcomes
+
+
 def _on_alarm(signum, frame):
     del signum, frame
     raise TestTimeout("the test exceeded its time limit")
@@ -112,12 +141,21 @@ def main(argv=None):
     p.add_argument("--out", required=True, help="JSON file for the outcomes")
     p.add_argument("--pattern", default="",
                    help="run only tests whose id contains this")
+    p.add_argument("--tests", default="",
+                   help="comma-separated exact test ids to run (instead of "
+                   "--pattern)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="run the selection this many times")
     p.add_argument("--test-timeout", type=int, default=120)
     p.add_argument("--workdir", default="/tmp/rdma-core-tests")
     p.add_argument("--hugepages", type=int, default=16,
                    help="2 MiB pages to reserve first (the suite's huge-page "
                    "ODP tests skip without them); 0 leaves vm.nr_hugepages")
     args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error(f"--repeat must be at least 1, not {args.repeat}")
+    if args.tests and args.pattern:
+        p.error("--tests and --pattern select tests two ways; give one")
     if not os.path.isdir(SUITE_DIR):
         print(f"pyverbs_suite: {SUITE_DIR} is missing: apt-get install "
               "python3-pyverbs", file=sys.stderr)
@@ -137,30 +175,27 @@ def main(argv=None):
     from args_parser import parser  # pylint: disable=import-error,import-outside-toplevel
     parser.parse_args()
     import tests  # pylint: disable=import-error,import-outside-toplevel
-    suite = unittest.TestSuite()
-    for mod in tests.__test_modules__:
-        for test in _flatten(
-                unittest.defaultTestLoader.loadTestsFromModule(mod)):
-            if args.pattern in test.id():
-                suite.addTest(test)
+    wanted = [t for t in args.tests.split(",") if t]
     signal.signal(signal.SIGALRM, _on_alarm)
-    runner = unittest.TextTestRunner(
-        verbosity=2, stream=sys.stdout,
-        resultclass=lambda *a, **k: Recorder(*a, timeout=args.test_timeout,
-                                             **k))
     t0 = time.monotonic()
-    result = runner.run(suite)
+    rounds = []
+    for _ in range(args.repeat):
+        suite = _select(tests.__test_modules__, args.pattern, wanted)
+        if suite is None:
+            return 2
+        rounds.append(_run(suite, args.test_timeout))
     doc = {"device": args.dev, "kernel": os.uname().release,
-           "pattern": args.pattern, "seconds": round(time.monotonic() - t0),
-           "tests": result.outcomes}
+           "pattern": args.pattern, "tests": wanted,
+           "seconds": round(time.monotonic() - t0), "rounds": rounds}
     with open(args.out + ".tmp", "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
     os.replace(args.out + ".tmp", args.out)
-    counts = {}
-    for o in result.outcomes.values():
-        counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
-    print(f"pyverbs_suite: {len(result.outcomes)} tests: {counts}",
-          flush=True)
+    for i, outcomes in enumerate(rounds, 1):
+        counts = {}
+        for o in outcomes.values():
+            counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
+        print(f"pyverbs_suite: round {i} of {len(rounds)}: {len(outcomes)} "
+              f"tests: {counts}", flush=True)
     return 0
 
 
