@@ -71,6 +71,38 @@ class MinRepetitions(unittest.TestCase):
         self.assertEqual(compare.min_repetitions(0.01), 5)
 
 
+class SplitAlternate(unittest.TestCase):
+    """The same-kernel check of odplab test: even against odd repetitions
+    of one interleaved run."""
+
+    def test_halves_take_alternate_repetitions_and_leave_the_input(self):
+        from odplab import testcmd  # pylint: disable=import-outside-toplevel
+        run = report(P50, FAULTS_PRISTINE, reps=12)
+        p50s = [r["latency"]["p50_ns"]
+                for r in run["results"][0]["repetitions"]]
+        even, odd = testcmd.split_alternate(run, "run.json")
+        for half, parity in ((even, 0), (odd, 1)):
+            self.assertEqual(
+                [r["latency"]["p50_ns"]
+                 for r in half["results"][0]["repetitions"]], p50s[parity::2])
+            self.assertNotIn("aggregates", half["results"][0])
+        self.assertIn("odd repetitions", odd["context"]["split_from"])
+        self.assertEqual(len(run["results"][0]["repetitions"]), 12)
+        self.assertIn("aggregates", run["results"][0])
+
+    def test_a_drift_across_the_run_is_not_a_difference(self):
+        # Every repetition 3 % slower than the one before it: back-to-back
+        # halves would differ by 18 %; alternate halves by one step.
+        from odplab import testcmd  # pylint: disable=import-outside-toplevel
+        run = report(P50, FAULTS_PRISTINE, reps=12)
+        for result in run["results"]:
+            for i, rep in enumerate(result["repetitions"]):
+                rep["latency"]["p50_ns"] *= 1.03 ** i
+        even, odd = testcmd.split_alternate(run, "run.json")
+        comp = compare.compare(even, odd, control=False)
+        self.assertEqual({r.verdict for r in comp.rows}, {"same"})
+
+
 class Verdicts(unittest.TestCase):
     def test_same_kernel_twice_is_same(self):
         a = report(P50, FAULTS_PRISTINE, seed=1)
