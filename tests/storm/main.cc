@@ -94,6 +94,7 @@ Totals Sum(const std::vector<std::unique_ptr<storm::Worker>>& workers,
     t.ops.ro_reads += s.ro_reads;
     t.ops.verified_bytes += s.verified_bytes;
     t.ops.overlapped += s.overlapped;
+    t.ops.torn_reads += s.torn_reads;
   }
   for (const auto& [name, n] : events.counts()) {
     t.events += n;
@@ -205,7 +206,8 @@ int Run() {
             << t.ops.writes << " WRITEs, " << t.ops.atomics
             << " fetch-and-adds, " << t.ops.ro_reads << " read-only READs; "
             << t.ops.verified_bytes << " bytes verified; " << t.ops.overlapped
-            << " ops overlapped a page reset; " << t.events << " events (";
+            << " ops overlapped a page reset (" << t.ops.torn_reads
+            << " CPU checks read across it); " << t.events << " events (";
   bool first = true;
   for (const auto& [name, n] : events.counts()) {
     std::cout << (first ? "" : ", ") << name << " " << n;

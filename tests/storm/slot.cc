@@ -31,6 +31,15 @@ uint64_t Load(std::span<const uint8_t> bytes, size_t offset) {
   return v;
 }
 
+// Bytes at the start where the two records agree.
+size_t CommonPrefix(std::span<const uint8_t> written,
+                    std::span<const uint8_t> seen) {
+  const auto a = written.first(kRecordBytes);
+  const auto b = seen.first(kRecordBytes);
+  return static_cast<size_t>(
+      std::mismatch(a.begin(), a.end(), b.begin()).first - a.begin());
+}
+
 }  // namespace
 
 void EncodeRecord(uint64_t slot, uint64_t seq, std::span<uint8_t> record) {
@@ -59,6 +68,25 @@ SlotState DecodeRecord(uint64_t slot, std::span<const uint8_t> record,
   }
   *seq = s;
   return SlotState::kValid;
+}
+
+bool WriteThenReset(std::span<const uint8_t> written,
+                    std::span<const uint8_t> seen) {
+  const size_t k = CommonPrefix(written, seen);
+  const auto rest = seen.subspan(k, kRecordBytes - k);
+  return k > 0 && k < kRecordBytes &&
+         std::all_of(rest.begin(), rest.end(),
+                     [](uint8_t b) { return b == 0; });
+}
+
+std::string CompareToWrite(std::span<const uint8_t> written,
+                           std::span<const uint8_t> seen) {
+  const size_t k = CommonPrefix(written, seen);
+  const auto rest = seen.subspan(k, kRecordBytes - k);
+  const auto zeros = std::count(rest.begin(), rest.end(), uint8_t{0});
+  return "the first " + std::to_string(k) + " bytes match the write, " +
+         std::to_string(zeros) + " of the " + std::to_string(rest.size()) +
+         " after them are zero";
 }
 
 uint8_t ReadOnlyByte(uint64_t page, size_t i) {

@@ -32,6 +32,17 @@ void EncodeRecord(uint64_t slot, uint64_t seq, std::span<uint8_t> record);
 SlotState DecodeRecord(uint64_t slot, std::span<const uint8_t> record,
                        uint64_t* seq);
 
+// Whether `seen` is what a CPU read ascending through a page reads when an
+// event replaces the page by a zero page while it reads: the first k
+// bytes of `written` and zeros after them, for some 0 < k < kRecordBytes.
+bool WriteThenReset(std::span<const uint8_t> written,
+                    std::span<const uint8_t> seen);
+
+// Where `seen` departs from `written`: "the first 120 bytes match the
+// write, 100 of the 136 after them are zero".
+std::string CompareToWrite(std::span<const uint8_t> written,
+                           std::span<const uint8_t> seen);
+
 // The read-only zone's fixed contents: byte i of page p.
 uint8_t ReadOnlyByte(uint64_t page, size_t i);
 

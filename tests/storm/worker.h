@@ -32,6 +32,9 @@ struct WorkerStats {
   uint64_t verified_bytes = 0;
   // Checks that were relaxed because an event overlapped the op.
   uint64_t overlapped = 0;
+  // Of those, WRITEs whose CPU check read the start of the written record
+  // and then zeros: the page was replaced while the CPU read it.
+  uint64_t torn_reads = 0;
 };
 
 class Worker {

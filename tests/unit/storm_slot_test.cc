@@ -56,6 +56,32 @@ TEST(StormSlotTest, ATornRecordOfTwoWritesIsCorrupt) {
   EXPECT_EQ(DecodeRecord(5, r, &seq), SlotState::kCorrupt);
 }
 
+TEST(StormSlotTest, AWriteWithAResetUnderTheReadIsAPrefixThenZeros) {
+  const Record written = Encoded(50, 763);
+  Record seen{};
+  std::copy(written.begin(), written.begin() + 100, seen.begin());
+  EXPECT_TRUE(WriteThenReset(written, seen));
+  EXPECT_EQ(CompareToWrite(written, seen),
+            "the first 100 bytes match the write, 156 of the 156 after them "
+            "are zero");
+}
+
+TEST(StormSlotTest, WriteThenResetRejectsEverythingElse) {
+  const Record written = Encoded(50, 763);
+  EXPECT_FALSE(WriteThenReset(written, written)) << "the whole write";
+  EXPECT_FALSE(WriteThenReset(written, Record{})) << "a reset page";
+  Record zeros_then_write{};
+  std::copy(written.begin() + 100, written.end(),
+            zeros_then_write.begin() + 100);
+  EXPECT_FALSE(WriteThenReset(written, zeros_then_write));
+  Record junk_after_prefix{};
+  std::copy(written.begin(), written.begin() + 100, junk_after_prefix.begin());
+  junk_after_prefix[200] = 1;
+  EXPECT_FALSE(WriteThenReset(written, junk_after_prefix));
+  const Record older = Encoded(50, 762);
+  EXPECT_FALSE(WriteThenReset(written, older)) << "a lost write";
+}
+
 TEST(StormSlotTest, SequencesDifferInPayload) {
   EXPECT_NE(Encoded(1, 1), Encoded(1, 2));
   EXPECT_NE(Encoded(1, 1), Encoded(2, 1));
