@@ -14,6 +14,7 @@ not start or a test named with --tests does not exist.
 """
 
 import argparse
+import collections
 import gzip
 import json
 import os
@@ -191,9 +192,8 @@ def main(argv=None):
         json.dump(doc, f, indent=1, sort_keys=True)
     os.replace(args.out + ".tmp", args.out)
     for i, outcomes in enumerate(rounds, 1):
-        counts = {}
-        for o in outcomes.values():
-            counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
+        counts = dict(collections.Counter(
+            o["outcome"] for o in outcomes.values()))
         print(f"pyverbs_suite: round {i} of {len(rounds)}: {len(outcomes)} "
               f"tests: {counts}", flush=True)
     return 0

@@ -182,14 +182,19 @@ class Comparison:
     controls: dict = field(default_factory=dict)
 
     @property
+    def _largest_control(self):
+        """(|change|, name) of the largest control of any op."""
+        return max(self.controls.values()) if self.controls else (None, "")
+
+    @property
     def control_noise(self):
         """The largest control |change| of any op, or None."""
-        return max(self.controls.values())[0] if self.controls else None
+        return self._largest_control[0]
 
     @property
     def control_name(self):
         """The control that set control_noise, or ""."""
-        return max(self.controls.values())[1] if self.controls else ""
+        return self._largest_control[1]
 
     @property
     def threshold(self):

@@ -31,6 +31,11 @@ uint64_t Load(std::span<const uint8_t> bytes, size_t offset) {
   return v;
 }
 
+bool AllZero(std::span<const uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(),
+                     [](uint8_t b) { return b == 0; });
+}
+
 // Bytes at the start where the two records agree.
 size_t CommonPrefix(std::span<const uint8_t> written,
                     std::span<const uint8_t> seen) {
@@ -59,7 +64,7 @@ void EncodeRecord(uint64_t slot, uint64_t seq, std::span<uint8_t> record) {
 SlotState DecodeRecord(uint64_t slot, std::span<const uint8_t> record,
                        uint64_t* seq) {
   const auto rec = record.first(kRecordBytes);
-  if (std::all_of(rec.begin(), rec.end(), [](uint8_t b) { return b == 0; })) {
+  if (AllZero(rec)) {
     return SlotState::kReset;
   }
   const uint64_t s = Load(rec, 0);
@@ -74,9 +79,7 @@ bool WriteThenReset(std::span<const uint8_t> written,
                     std::span<const uint8_t> seen) {
   const size_t k = CommonPrefix(written, seen);
   const auto rest = seen.subspan(k, kRecordBytes - k);
-  return k > 0 && k < kRecordBytes &&
-         std::all_of(rest.begin(), rest.end(),
-                     [](uint8_t b) { return b == 0; });
+  return k > 0 && k < kRecordBytes && AllZero(rest);
 }
 
 std::string CompareToWrite(std::span<const uint8_t> written,
