@@ -21,9 +21,10 @@ RepetitionResult MeasureRepetition(Workload& workload,
   std::chrono::nanoseconds event_time{0};
   std::chrono::nanoseconds busy{0};
   const ibodp::EventTarget target = workload.Target();
+  const bool has_event = s.event != "none";
   sources.Begin();
   for (uint64_t i = 0; i < s.ops; ++i) {
-    if (i % s.period == 0 && s.event != "none") {
+    if (has_event && i % s.period == 0) {
       event_time += event.Apply(target);
       ++rep.events;
     }

@@ -72,9 +72,19 @@ class Workload {
   uint64_t OpsToCoverMr() const;
 
  private:
-  void PostRecvs(uint64_t first_slot);
-  void PostSends(uint64_t first_slot);
-  int Poll(int expected);
+  using Clock = std::chrono::steady_clock;
+  // Empty polls between two reads of the clock for the timeout.
+  static constexpr uint32_t kEmptyPollsPerClockRead = 1024;
+
+  // Setup: the send and receive chains of an op, built once; an op only
+  // retargets them at its slots (Retarget) before posting them.
+  void BuildRequests();
+  void Retarget(uint64_t first_slot);
+  void PostRecvs();
+  void PostSends();
+  // Polls until `expected` completions; throws on a failed one or when
+  // the op has run longer than the timeout since `start`.
+  void Poll(int expected, Clock::time_point start);
 
   Scenario scenario_;
   std::chrono::milliseconds timeout_;
