@@ -197,16 +197,39 @@ def guest_main(argv=None):
 STATS = {"p50": ("p50_us", "t_typical_us"), "min": ("min_us", "t_min_us")}
 
 
+def _measured(result, op):
+    """The measured (not warm-up) rounds of `op` that ran both tools."""
+    return [r for r in result["runs"]
+            if r["op"] == op and not r["warmup"] and "perftest" in r
+            and "reference" in r]
+
+
+def floors(result, op="read"):
+    """Each tool's floor in the boot: the least of its per-round minima over
+    the measured rounds, as (perftest min_us, reference t_min_us, their
+    ratio), or None when no round has both.
+
+    Under rxe a run sits in one of two modes for its whole length (README,
+    "reference"), so one run's minimum can be its mode's floor rather than
+    the path's; the floor over the rounds is the path's."""
+    runs = [r for r in _measured(result, op)
+            if "min_us" in r["perftest"] and r["reference"].get("t_min_us", 0)
+            > 0]
+    if not runs:
+        return None
+    mine = min(r["perftest"]["min_us"] for r in runs)
+    theirs = min(r["reference"]["t_min_us"] for r in runs)
+    return mine, theirs, mine / theirs
+
+
 def agreement(result, op="read", stat="p50"):
     """Median over measured rounds of perftest's statistic / the reference
     tool's (p50 / t_typical, or min / t_min), and the per-round ratios.
     None when no round has both."""
     mine, theirs = STATS[stat]
     ratios = [r["perftest"][mine] / r["reference"][theirs]
-              for r in result["runs"]
-              if r["op"] == op and not r["warmup"] and "perftest" in r
-              and mine in r["perftest"] and "reference" in r
-              and r["reference"].get(theirs, 0) > 0]
+              for r in _measured(result, op)
+              if mine in r["perftest"] and r["reference"].get(theirs, 0) > 0]
     if not ratios:
         return None, []
     s = sorted(ratios)

@@ -255,15 +255,21 @@ def perftest_checks(source, variant, tally):
 
 
 # ibodp's perftest against Debian's ib_read_lat --odp: warm 2-byte RDMA
-# READ, measured in alternating rounds in one guest boot. Asserted: the
-# minimum latencies agree within this fraction (both tools time the same
-# post-to-completion path, so their floors must match). Reported, not
-# asserted: p50 against ib_read_lat's "typical". Under TCG in a two-CPU
-# guest most perftest processes sit in a mode about 10 us above
-# ib_read_lat's typical (34 against 23 us) while their minima agree; a
-# clock read per poll, address-space layout and the counters were ruled
-# out, the cause is open (README, "reference").
+# READ, measured in alternating rounds in one guest boot. Asserted: each
+# tool's floor (its least per-round minimum) agrees within this fraction,
+# since both time the same post-to-completion path. Reported, not
+# asserted: the per-round minima and p50 against ib_read_lat's "typical".
+# Under rxe a run mostly sits in one of two modes for its whole length:
+# either the next doorbell finds the QP's send task still running the last
+# completion, which then loops on into the requester, or the task has gone
+# idle and the post queues new work and wakes a kworker on the other CPU.
+# In TCG the second costs about 10 us per op (p50 about 33 against 21.5
+# us; 1.8 against 0.8-1.2 context switches per op). ib_read_lat is mostly
+# in the fast mode, perftest mostly in the slow one, so a round's p50, and
+# in a slow-mode run even its minimum, is the mode's and not the path's
+# (README, "reference").
 REF_TOLERANCE = 0.15
+REF_ROUNDS = 5
 REFLAT = PROJECT_ROOT / "lab" / "odplab" / "reflat.py"
 
 
@@ -271,7 +277,8 @@ def reference_checks(source, variant, tally):
     step(f"perftest against ib_read_lat --odp on the {variant} kernel")
     out = results_dir() / "test" / f"reflat-{variant}"
     r = _vm(source, variant, ["python3", str(REFLAT), "--ops=read",
-                              "--size=2", "--iterations=3000", "--rounds=3",
+                              "--size=2", "--iterations=3000",
+                              f"--rounds={REF_ROUNDS}",
                               f"--perftest={PERFTEST}", f"--out={out}"],
             f"reflat-{variant}", 900)
     tally.check(f"{variant}: ib_read_lat and perftest ran (status 0, no "
@@ -280,18 +287,24 @@ def reference_checks(source, variant, tally):
     if not path.exists():
         return
     result = json.loads(path.read_text())
-    agree = {s: reflat.agreement(result, stat=s) for s in ("min", "p50")}
-    median, ratios = agree["min"]
-    tally.check(f"{variant}: perftest READ minimum within "
-                f"{REF_TOLERANCE:.0%} of ib_read_lat --odp t_min",
-                median is not None and abs(median - 1) <= REF_TOLERANCE,
-                f"median ratio {median}, per round {ratios} ({path})")
-    for stat, words in (("min", "minimum / t_min"),
-                        ("p50", "p50 / typical (not asserted)")):
-        median, ratios = agree[stat]
+    floor = reflat.floors(result)
+    tally.check(f"{variant}: perftest's READ floor within "
+                f"{REF_TOLERANCE:.0%} of ib_read_lat --odp's over "
+                f"{REF_ROUNDS} rounds",
+                floor is not None and abs(floor[2] - 1) <= REF_TOLERANCE,
+                "no round ran both tools" if floor is None else
+                f"perftest minimum {floor[0]:.2f} us, ib_read_lat t_min "
+                f"{floor[1]:.2f} us: ratio {floor[2]:.3f} ({path})")
+    if floor is not None:
+        info(f"floor: perftest {floor[0]:.2f} us, ib_read_lat "
+             f"{floor[1]:.2f} us, ratio {floor[2]:.3f}")
+    for stat, words in (("min", "minimum / t_min per round"),
+                        ("p50", "p50 / typical per round")):
+        median, ratios = reflat.agreement(result, stat=stat)
         if median is not None:
-            info(f"perftest / ib_read_lat {words}: median {median:.3f}, "
-                 f"rounds {', '.join(f'{x:.3f}' for x in ratios)}")
+            info(f"perftest / ib_read_lat {words} (not asserted): median "
+                 f"{median:.3f}, rounds "
+                 f"{', '.join(f'{x:.3f}' for x in ratios)}")
 
 
 def error_checks(source, variant, tally):

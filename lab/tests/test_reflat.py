@@ -4,7 +4,7 @@
 
 import unittest
 
-from odplab.reflat import RefError, agreement, parse_lat_output
+from odplab.reflat import RefError, agreement, floors, parse_lat_output
 
 # The shape perftest 4.5's ib_read_lat prints (tabs and spaces as it does).
 LAT_OUTPUT = """\
@@ -77,6 +77,39 @@ class Agreement(unittest.TestCase):
     def test_no_paired_round_gives_none(self):
         result = {"runs": [run("read", 1, 10.0), run("write", 1, 10.0, 9.0)]}
         self.assertEqual(agreement(result), (None, []))
+
+
+def min_run(rnd, t_min, pt_min):
+    return {"op": "read", "round": rnd, "warmup": rnd == 0,
+            "reference": {"t_typical_us": 23.0, "t_min_us": t_min},
+            "perftest": {"p50_us": 33.0, "min_us": pt_min}}
+
+
+class Floors(unittest.TestCase):
+    def test_least_minimum_of_each_tool_over_the_measured_rounds(self):
+        # The warm-up round's 15 us would be the least: it is left out.
+        result = {"runs": [min_run(0, 30.0, 15.0), min_run(1, 22.0, 25.8),
+                           min_run(2, 21.4, 20.9), min_run(3, 19.3, 26.6)]}
+        mine, theirs, ratio = floors(result)
+        self.assertEqual((mine, theirs), (20.9, 19.3))
+        self.assertAlmostEqual(ratio, 20.9 / 19.3)
+
+    def test_slow_mode_rounds_move_the_median_but_not_the_floor(self):
+        # The CI run of 03a842e: per-round minimum ratios 1.045, 1.337,
+        # 1.244 (median 1.244, out of 15 %), floor ratio 1.109.
+        result = {"runs": [min_run(1, 20.50, 21.42), min_run(2, 19.31, 25.82),
+                           min_run(3, 21.37, 26.58)]}
+        median, _ = agreement(result, stat="min")
+        self.assertGreater(median, 1.15)
+        self.assertAlmostEqual(floors(result)[2], 21.42 / 19.31)
+
+    def test_a_perftest_slower_in_every_round_stays_slower(self):
+        result = {"runs": [min_run(r, 20.0 + r, 24.0 + r) for r in (1, 2, 3)]}
+        self.assertAlmostEqual(floors(result)[2], 25.0 / 21.0)
+
+    def test_no_round_with_both_minima_gives_none(self):
+        self.assertIsNone(floors({"runs": [run("read", 1, 10.0, 11.0)]}))
+        self.assertIsNone(floors({"runs": [min_run(0, 20.0, 20.0)]}))
 
 
 if __name__ == "__main__":
