@@ -3,6 +3,7 @@
 #include "ibodp/work.h"
 
 #include <string>
+#include <string_view>
 
 #include "ibodp/error.h"
 
@@ -101,10 +102,11 @@ ibv_wc PollOne(ibv_cq* cq, std::chrono::milliseconds timeout) {
   }
 }
 
-void RequireSuccess(const ibv_wc& wc, const std::string& what) {
+void RequireSuccess(const ibv_wc& wc, std::string_view what) {
   if (wc.status != IBV_WC_SUCCESS) {
-    throw Error(what + ": completion status " + ibv_wc_status_str(wc.status) +
-                " (" + std::to_string(wc.status) + "), vendor error " +
+    throw Error(std::string(what) + ": completion status " +
+                ibv_wc_status_str(wc.status) + " (" +
+                std::to_string(wc.status) + "), vendor error " +
                 std::to_string(wc.vendor_err));
   }
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace ibodp {
 
@@ -40,8 +41,9 @@ void PostUdSend(ibv_qp* qp, ibv_ah* ah, uint32_t remote_qpn, uint32_t qkey,
 ibv_wc PollOne(ibv_cq* cq, std::chrono::milliseconds timeout);
 
 // Throws Error("<what>: completion status <name> (<n>), vendor error ...")
-// unless `wc` succeeded.
-void RequireSuccess(const ibv_wc& wc, const std::string& what);
+// unless `wc` succeeded. Allocates nothing when it did, so that polling
+// loops may call it per completion.
+void RequireSuccess(const ibv_wc& wc, std::string_view what);
 
 // Posts, waits and requires success: one synchronous RDMA operation.
 void RdmaSync(ibv_qp* qp, ibv_cq* cq, ibv_wr_opcode opcode,
