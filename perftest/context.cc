@@ -6,11 +6,16 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "ibodp/error.h"
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace perftest {
 namespace {
@@ -77,6 +82,26 @@ std::map<std::string, std::string> ParseKeyValues(std::string_view flag,
   return out;
 }
 
+std::map<std::string, std::string> ContextFromEnvironment(
+    const char* const* envp) {
+  constexpr std::string_view kPrefix = "IBODP_CONTEXT_";
+  std::map<std::string, std::string> out;
+  for (const char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (!entry.starts_with(kPrefix) || eq == std::string_view::npos ||
+        eq == kPrefix.size()) {
+      continue;
+    }
+    std::string key(entry.substr(kPrefix.size(), eq - kPrefix.size()));
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) {
+      return static_cast<char>(std::tolower(c));
+    });
+    out[key] = std::string(entry.substr(eq + 1));
+  }
+  return out;
+}
+
 Context BuildContext(const std::string& device, int argc, char** argv) {
   Context ctx;
   ctx.date = FormatIsoUtc(std::chrono::system_clock::now());
@@ -93,6 +118,7 @@ Context BuildContext(const std::string& device, int argc, char** argv) {
       "/sys/devices/system/clocksource/clocksource0/current_clocksource");
   ctx.extra["online_cpus"] = FirstLine("/sys/devices/system/cpu/online");
   ctx.extra["cpu_affinity"] = AffinityList();
+  ctx.extra.merge(ContextFromEnvironment(environ));
   ctx.device = device;
   for (int i = 0; i < argc; ++i) {
     ctx.command_line += (i > 0 ? " " : "") + std::string(argv[i]);

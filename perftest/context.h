@@ -24,8 +24,14 @@ std::map<std::string, std::string> ParseKeyValues(std::string_view flag,
 // Fills date, host, kernel release, CPU model, device and command line,
 // and in `extra` what bounds the timings: "clocksource" (a jiffies clock
 // quantises every latency to the tick), "online_cpus" and "cpu_affinity"
-// (the CPUs perftest may run on).
+// (the CPUs perftest may run on), plus ContextFromEnvironment(environ).
 Context BuildContext(const std::string& device, int argc, char** argv);
+
+// Every IBODP_CONTEXT_<KEY>=value of the NULL-terminated environment
+// `envp`, as {"<key>" in lower case, value}: what the caller knows and
+// perftest cannot see, e.g. odplab's "accelerator" and "qemu_cpu" in a guest.
+std::map<std::string, std::string> ContextFromEnvironment(
+    const char* const* envp);
 
 // True for a clocksource whose resolution is the scheduler tick.
 bool IsTickClocksource(const std::string& name);

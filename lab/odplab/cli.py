@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from . import compare, deps, kernel, runcmd, source, testcmd, vm
+from . import accel, compare, deps, kernel, runcmd, source, testcmd, vm
 from .common import LabError, cache_dir, info, step
 
 
@@ -85,7 +85,8 @@ def cmd_run(args):
 def cmd_compare(args):
     comp = compare.write_outputs(args.a, args.b, args.out,
                                  a_label=args.label_a, b_label=args.label_b,
-                                 noise=args.noise, alpha=args.alpha)
+                                 noise=args.noise, alpha=args.alpha,
+                                 allow_accel_mismatch=args.allow_accel_mismatch)
     print((args.out.rstrip("/") + "/compare.md"), flush=True)
     print(compare.to_markdown(comp), end="", flush=True)
     return 1 if comp.regressions() and args.fail_on_regression else 0
@@ -112,6 +113,11 @@ def parser():
                    help="use this git kernel tree (its HEAD) instead of "
                    "Debian's linux-source-7.3; never modified "
                    "[$IBODP_KERNEL_SRC]")
+    p.add_argument("--accel", choices=accel.CHOICES, default=None,
+                   help="QEMU accelerator for the guests: auto (KVM when "
+                   "the lab kernel boots under it, probed once per machine, "
+                   "else TCG), kvm (an error when KVM cannot boot it) or "
+                   f"tcg [${accel.ENV}, default auto]")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     s = sub.add_parser("setup", help="install packages, fetch the source")
@@ -183,6 +189,9 @@ def parser():
     c.add_argument("--alpha", type=_fraction, default=compare.ALPHA,
                    help=f"U test significance level (default "
                    f"{compare.ALPHA})")
+    c.add_argument("--allow-accel-mismatch", action="store_true",
+                   help="compare reports made under different accelerators "
+                   "(KVM and TCG latencies differ by an order of magnitude)")
     c.add_argument("--fail-on-regression", action="store_true",
                    help="exit 1 when a scenario is slower on B")
     c.set_defaults(func=cmd_compare)
@@ -199,6 +208,7 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
+        accel.set_request(args.accel)
         return args.func(args)
     except LabError as e:
         print(f"odplab: error: {e}", file=sys.stderr)

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Paths, progress output, errors and subprocess helpers shared by odplab."""
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -104,3 +106,33 @@ def require_free_space(path, need_bytes, what):
 
 def is_root():
     return os.geteuid() == 0
+
+
+@contextlib.contextmanager
+def file_lock(path, what):
+    """Holds an exclusive flock on path for the with-block. When another
+    process holds it, says so (naming its pid and what it does) and waits;
+    the lock goes with the process, so a killed holder frees it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another odplab"
+            t0 = time.monotonic()
+            info(f"waiting: {path} is held by {holder}; {what} goes on "
+                 "when it is released")
+            fcntl.flock(f, fcntl.LOCK_EX)
+            info(f"got {path} after {time.monotonic() - t0:.0f}s of waiting")
+        f.seek(0)
+        f.truncate()
+        f.write(f"odplab pid {os.getpid()} ({what})\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.seek(0)
+            f.truncate()
+            f.flush()

@@ -248,12 +248,34 @@ def _control_noise(rows):
     return controls
 
 
+def accelerator(report):
+    """The QEMU accelerator a report was made under ("kvm", "tcg", "none"
+    for a host run), None when the report does not say."""
+    return report["context"].get("extra", {}).get("accelerator")
+
+
+def check_accelerators(a, b, a_path, b_path, allow=False):
+    """Raises LabError when a and b were made under different accelerators:
+    KVM and TCG latencies differ by an order of magnitude, so a verdict
+    between them says nothing about the kernels."""
+    xa, xb = accelerator(a), accelerator(b)
+    if xa and xb and xa != xb and not allow:
+        raise LabError(
+            f"{a_path} was measured under {xa.upper()} and {b_path} under "
+            f"{xb.upper()}: their latencies are not comparable. Rerun both "
+            "under one accelerator (odplab --accel), or pass "
+            "--allow-accel-mismatch to compare them anyway")
+
+
 def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
-            alpha=ALPHA, noise=NOISE, control=True):
+            alpha=ALPHA, noise=NOISE, control=True,
+            allow_accel_mismatch=False):
     """The comparison of report dicts a and b (as load_report returns).
 
     control: raise the noise threshold to the control noise of the run
-    (see the module doc)."""
+    (see the module doc). Reports made under different accelerators raise
+    LabError unless allow_accel_mismatch."""
+    check_accelerators(a, b, a_path, b_path, allow_accel_mismatch)
     by_name_b = {r["scenario"]["name"]: r for r in b["results"]}
     names = [r["scenario"]["name"] for r in a["results"]]
     names += [n for n in by_name_b if n not in set(names)]
@@ -355,9 +377,19 @@ def _context_lines(label, ctx):
         f"- **{label}**: kernel {ctx['kernel_release']} (config "
         f"sha256 {ctx.get('kernel_config_hash', '?')[:12]}), device "
         f"{ctx.get('device', '?')}, {ctx.get('cpu_model', '?')}, "
+        f"accelerator {_accel_text(ctx)}, "
         f"{ctx.get('date', '?')}; patches: "
         + (", ".join(f"{n} ({h[:12]})" for n, h in sorted(series.items()))
            or "none")]
+
+
+def _accel_text(ctx):
+    extra = ctx.get("extra", {})
+    name = extra.get("accelerator")
+    if not name:
+        return "not recorded"
+    cpu = extra.get("qemu_cpu")
+    return name.upper() + (f" (-cpu {cpu})" if cpu else "")
 
 
 MD_COLUMNS = ("faults_per_op", "invalidations", "p50_ns", "p99_ns",
@@ -687,12 +719,14 @@ def results_by_name(report):
 
 
 def write_outputs(a_path, b_path, out_dir, a_label=None, b_label=None,
-                  reference=None, noise=NOISE, alpha=ALPHA, control=True):
+                  reference=None, noise=NOISE, alpha=ALPHA, control=True,
+                  allow_accel_mismatch=False):
     """Reads both reports and writes compare.md and compare.html into
     out_dir; returns the Comparison."""
     a, b = load_report(a_path), load_report(b_path)
     comp = compare(a, b, a_path, b_path, a_label, b_label, alpha=alpha,
-                   noise=noise, control=control)
+                   noise=noise, control=control,
+                   allow_accel_mismatch=allow_accel_mismatch)
     write_comparison_files(comp, a, b, out_dir, reference)
     return comp
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import kconfig, patches
 from .source import BASE_TAG
-from .common import (PROJECT_ROOT, LabError, cache_dir, info,
+from .common import (PROJECT_ROOT, LabError, cache_dir, file_lock, info,
                      require_free_space, run, sha256_file, step, tail_file,
                      warn)
 
@@ -117,12 +117,16 @@ def _worktree(source, variant, flavour):
     wt = cache_dir() / "work" / source.slug / f"{variant}-{flavour}"
     if not (wt / ".git").exists():
         wt.parent.mkdir(parents=True, exist_ok=True)
-        run(["git", "-C", source.repo, "worktree", "prune"])
-        if wt.exists():
-            shutil.rmtree(wt)
-        step(f"creating worktree {wt}")
-        run(["git", "-C", source.repo, "worktree", "add", "-q", "--detach",
-             wt, BASE_TAG], what="git worktree add")
+        # git worktree prune and add write the source repository's
+        # worktree list, which the other variants' builds share.
+        with file_lock(cache_dir() / "locks" / f"repo-{source.slug}.lock",
+                       f"adding the {variant}-{flavour} worktree"):
+            run(["git", "-C", source.repo, "worktree", "prune"])
+            if wt.exists():
+                shutil.rmtree(wt)
+            step(f"creating worktree {wt}")
+            run(["git", "-C", source.repo, "worktree", "add", "-q",
+                 "--detach", wt, BASE_TAG], what="git worktree add")
     return wt
 
 
@@ -182,18 +186,40 @@ def _make(wt, env, log_path, jobs, localversion):
 
 def ensure_kernel(source, variant, flavour="default", jobs=None,
                   force=False):
-    """The kernel for variant+flavour, from the cache or built now."""
+    """The kernel for variant+flavour, from the cache or built now.
+
+    A build holds two locks: one on the cache entry, so that a second
+    odplab that wants the same kernel waits and then uses the first's
+    result, and one on the worktree, which every key of a variant and
+    flavour shares (two builds in one tree interleave and fail)."""
     frags = kconfig.fragments(flavour)
     patch_list = variant_patches(variant)
     key = kernel_key(source, frags, patch_list)
     directory = cache_dir() / "kernels" / key
-    if force and directory.exists():
-        shutil.rmtree(directory)
-    cached = _cached(directory)
+    cached = None if force else _cached(directory)
     if cached:
         info(f"{variant} kernel ({flavour}): cached {directory}")
         return cached
+    locks = cache_dir() / "locks"
+    with file_lock(locks / f"kernel-{key[:16]}.lock",
+                   f"building the {variant} kernel ({flavour}) {key[:12]}"):
+        if force and directory.exists():
+            shutil.rmtree(directory)
+        cached = _cached(directory)
+        if cached:
+            info(f"{variant} kernel ({flavour}): built meanwhile by another "
+                 f"odplab; using {directory}")
+            return cached
+        wt_name = f"{source.slug}-{variant}-{flavour}"
+        with file_lock(locks / f"worktree-{wt_name}.lock",
+                       f"building in the {variant}-{flavour} worktree"):
+            return _build(source, variant, flavour, jobs,
+                          (key, directory, frags, patch_list))
 
+
+def _build(source, variant, flavour, jobs, what):
+    """Builds the kernel into the cache entry; the caller holds its locks."""
+    key, directory, frags, patch_list = what
     step(f"building the {variant} kernel ({flavour}), key {key[:12]}: "
          f"{source.description}, {len(patch_list)} patches")
     require_free_space(cache_dir(), 3 << 30, "a kernel build")

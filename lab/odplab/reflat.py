@@ -162,6 +162,7 @@ def guest_main(argv=None):
     result = {"schema_version": SCHEMA_VERSION, "kernel": os.uname().release,
               "device": args.device, "size": args.size,
               "iterations": args.iterations, "cpu_affinity": pinned,
+              "context": context_from_environment(os.environ),
               "runs": [], "errors": []}
     port = 18515
     for op in ops:
@@ -191,6 +192,14 @@ def guest_main(argv=None):
         json.dump(result, f, indent=1, sort_keys=True)
     os.replace(path + ".tmp", path)
     return 1 if result["errors"] else 0
+
+
+def context_from_environment(environ):
+    """What odplab tells a guest command of its VM (IBODP_CONTEXT_<KEY>,
+    as perftest's context reads it: accelerator, qemu_cpu)."""
+    prefix = "IBODP_CONTEXT_"
+    return {k[len(prefix):].lower(): v for k, v in sorted(environ.items())
+            if k.startswith(prefix) and len(k) > len(prefix)}
 
 
 # agreement() statistics: perftest's key and the reference row's key.

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import (LabError, cache_dir, info, require_free_space, run,
+from .common import (LabError, cache_dir, file_lock, info,
+                     require_free_space, run,
                      sha256_file, step, warn)
 
 DEBIAN_PACKAGE = "linux-source-7.3"
@@ -168,12 +169,15 @@ def debian_source():
     cache = cache_dir()
     dest = cache / "src" / f"debian-{DEBIAN_VERSION}"
     if not (dest / COMPLETE_MARK).exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():
-            warn(f"{dest} is incomplete (an earlier unpack was interrupted);"
-                 " removing it")
-            shutil.rmtree(dest)
-        _unpack(_download_deb(cache), dest)
+        with file_lock(cache / "locks" / f"source-{dest.name}.lock",
+                       f"fetching and unpacking {DEBIAN_PACKAGE}"):
+            if not (dest / COMPLETE_MARK).exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if dest.exists():
+                    warn(f"{dest} is incomplete (an earlier unpack was "
+                         "interrupted); removing it")
+                    shutil.rmtree(dest)
+                _unpack(_download_deb(cache), dest)
     return SourceTree(
         repo=dest, slug=f"debian-{DEBIAN_VERSION}".replace("~", "_"),
         description=f"Debian {DEBIAN_PACKAGE} {DEBIAN_VERSION}",

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from . import kernel as kernel_mod
-from . import compare, errcheck, patches, reflat, reportcheck
+from . import accel, compare, errcheck, patches, reflat, reportcheck
 from .common import PROJECT_ROOT, info, results_dir, step
 from .userspace import BUILD_DIR, GUEST_TESTS, PERFTEST, STORM, build_userspace
 from .vm import EXIT_GUEST_DIED, EXIT_TIMEOUT, VmOptions, run_in_vm
@@ -237,6 +237,15 @@ def perftest_checks(source, variant, tally):
         tally.check(f"{variant}: perftest wrote its report", False, r.message)
         return
     report = json.loads(report_path.read_text())
+    vm_record = json.loads((out / "vm.json").read_text())
+    extra = report["context"].get("extra", {})
+    tally.check(f"{variant}: perftest's context names the accelerator and "
+                "QEMU CPU it ran under",
+                (extra.get("accelerator"), extra.get("qemu_cpu")) ==
+                (vm_record["accelerator"], vm_record["qemu_cpu"]),
+                f"context {extra.get('accelerator')!r}/"
+                f"{extra.get('qemu_cpu')!r}, odplab booted "
+                f"{vm_record['accelerator']}/{vm_record['qemu_cpu']}")
     for result in report["results"]:
         sc = result["scenario"]
         name = f"{variant}: perftest read after {sc['event']}"
@@ -606,6 +615,7 @@ def run_all(source, variants, selftests=True):
         info(f"skipped {s}")
     for n in tally.notes:
         info(f"note: {n}")
+    info(accel.summary())
     print(f"odplab: {tally.passed} passed, {tally.failed} failed, "
           f"{tally.skipped} skipped", flush=True)
     return 0 if tally.failed == 0 else 1

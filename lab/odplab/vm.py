@@ -3,6 +3,7 @@
 """Booting a lab kernel under QEMU and running one command in it."""
 
 import functools
+import json
 import os
 import shlex
 import shutil
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import splat
+from . import accel, splat
 from .common import PROJECT_ROOT, LabError, info, step, tail_file
 
 INIT = PROJECT_ROOT / "lab" / "guest" / "init.sh"
@@ -64,12 +65,6 @@ def default_out_dir(variant):
     return out
 
 
-def _accel():
-    if os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return ["-accel", "kvm", "-cpu", "host"]
-    return ["-accel", "tcg"]
-
-
 @functools.lru_cache(maxsize=1)
 def host_tsc_khz():
     """The host's TSC frequency in kHz (build/tools/ibodp_tsc_khz), or None
@@ -83,7 +78,7 @@ def host_tsc_khz():
     return int(out) if proc.returncode == 0 and out.isdigit() else None
 
 
-def _clock_args(accel):
+def _clock_args(chosen):
     """Kernel arguments that keep a TCG guest on the TSC clocksource.
 
     TCG gives every vCPU the host's TSC, but the guest's boot-time TSC
@@ -92,7 +87,7 @@ def _clock_args(accel):
     guest on jiffies, whose 4 ms steps (HZ=250) would quantise every
     latency the lab measures. KVM guests have kvm-clock and need neither.
     """
-    if "kvm" in accel:
+    if chosen.name == "kvm":
         return []
     khz = host_tsc_khz()
     if khz is None:
@@ -108,6 +103,26 @@ def _check_path(p, what):
         raise LabError(f"{what} {p} contains a space or comma, which the "
                        "kernel command line and QEMU's -fsdev cannot carry; "
                        "use a path without them")
+
+
+def guest_context_env(chosen):
+    """What the guest command is told of the VM it runs in: perftest puts
+    every IBODP_CONTEXT_<KEY> into its report's context."""
+    return {"IBODP_CONTEXT_ACCELERATOR": chosen.name,
+            "IBODP_CONTEXT_QEMU_CPU": chosen.cpu}
+
+
+def _write_vm_record(out_dir, kernel, variant, argv, chosen, cmd):
+    """vm.json: what this boot ran under, beside its results."""
+    record = {"variant": variant,
+              "kernelrelease": kernel.manifest.get("kernelrelease"),
+              "kernel_key": kernel.manifest.get("key"),
+              "flavour": kernel.manifest.get("flavour"),
+              "accelerator": chosen.name, "qemu_cpu": chosen.cpu,
+              "accelerator_reason": chosen.reason,
+              "qemu_version": accel.qemu_version(),
+              "command": argv, "qemu_command": cmd}
+    (out_dir / "vm.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 def _write_command(out_dir, argv, cwd, extra_env):
@@ -135,13 +150,12 @@ def _host_tmp_paths(argv):
     return dirs
 
 
-def qemu_command(kernel, out_dir, variant, keep, opts):
-    accel = _accel()
+def qemu_command(kernel, out_dir, variant, keep, opts, chosen):
     append = [
         "console=ttyS0", "root=rootfs", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=262144", "ro",
         f"init={INIT}", "reboot=t", "panic=-1",
-        "sysctl.kernel.hung_task_timeout_secs=60", *_clock_args(accel),
+        "sysctl.kernel.hung_task_timeout_secs=60", *_clock_args(chosen),
         # The ext4 writeback filesystem of the guest (init.sh) on brd: room
         # for the msync event's backing file of a 1 GiB MR. brd allocates
         # its pages as they are written.
@@ -150,7 +164,7 @@ def qemu_command(kernel, out_dir, variant, keep, opts):
         f"ibodp.keep={','.join(keep)}", *opts.extra_append,
     ]
     return [
-        "qemu-system-x86_64", *accel, "-m", opts.memory,
+        accel.QEMU, *chosen.qemu_args(), "-m", opts.memory,
         # One core per socket: without ACPI the guest finds its CPUs in
         # SeaBIOS's MP table, which lists one CPU per socket only.
         "-smp", f"{opts.cpus},sockets={opts.cpus},cores=1,threads=1",
@@ -208,8 +222,8 @@ class _ConsoleFollower:
 
 def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
     opts = opts or VmOptions()
-    if shutil.which("qemu-system-x86_64") is None:
-        raise LabError("qemu-system-x86_64 not found: apt-get install "
+    if shutil.which(accel.QEMU) is None:
+        raise LabError(f"{accel.QEMU} not found: apt-get install "
                        "qemu-system-x86 (or run ./odplab setup as root)")
     if not argv:
         raise LabError("no command given: odplab vm run --variant V -- CMD")
@@ -220,14 +234,16 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
                     (PROJECT_ROOT, "project directory")):
         _check_path(p, what)
     keep = sorted({str(PROJECT_ROOT), cwd, *_host_tmp_paths(argv)})
-    _write_command(out_dir, argv, cwd, opts.env)
+    chosen = accel.choose(kernel.bzimage)
+    _write_command(out_dir, argv, cwd,
+                   {**guest_context_env(chosen), **opts.env})
     for stale in ("status", "dmesg.txt", "setup-error", "console.log"):
         (out_dir / stale).unlink(missing_ok=True)
-    cmd = qemu_command(kernel, out_dir, variant, keep, opts)
+    cmd = qemu_command(kernel, out_dir, variant, keep, opts, chosen)
     (out_dir / "qemu-command.txt").write_text(shlex.join(cmd) + "\n")
+    _write_vm_record(out_dir, kernel, variant, argv, chosen, cmd)
     step(f"booting {kernel.manifest.get('kernelrelease', '?')} ({variant}) "
-         f"under QEMU {'KVM' if 'kvm' in cmd else 'TCG'}; results in "
-         f"{out_dir}")
+         f"under QEMU {chosen.label()}; results in {out_dir}")
     info(f"running: {shlex.join(argv)}")
     follower = _ConsoleFollower(out_dir / "console.log", opts.echo)
     t0 = time.monotonic()

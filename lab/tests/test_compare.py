@@ -317,5 +317,44 @@ class LoadErrors(unittest.TestCase):
                 compare.load_report(old)
 
 
+def _under(rep, accelerator, cpu="qemu64"):
+    rep["context"]["extra"].update({"accelerator": accelerator,
+                                    "qemu_cpu": cpu})
+    return rep
+
+
+class Accelerators(unittest.TestCase):
+    """KVM and TCG latencies differ by an order of magnitude: compare
+    refuses to set one against the other unless told to."""
+
+    def test_kvm_against_tcg_is_refused(self):
+        a = _under(report(P50, FAULTS_PRISTINE), "kvm", "host")
+        b = _under(report(P50, FAULTS_PATCHED, variant="patched"), "tcg")
+        with self.assertRaises(LabError) as e:
+            compare.compare(a, b, "a.json", "b.json")
+        self.assertIn("a.json was measured under KVM and b.json under TCG",
+                      str(e.exception))
+        self.assertIn("--allow-accel-mismatch", str(e.exception))
+
+    def test_told_to_it_compares_and_says_under_what(self):
+        a = _under(report(P50, FAULTS_PRISTINE), "kvm", "host")
+        b = _under(report(P50, FAULTS_PATCHED, variant="patched"), "tcg")
+        comp = compare.compare(a, b, allow_accel_mismatch=True)
+        md = compare.to_markdown(comp)
+        self.assertIn("accelerator KVM (-cpu host)", md)
+        self.assertIn("accelerator TCG (-cpu qemu64)", md)
+
+    def test_same_accelerator_compares(self):
+        a = _under(report(P50, FAULTS_PRISTINE), "tcg")
+        b = _under(report(P50, FAULTS_PATCHED, variant="patched"), "tcg")
+        self.assertEqual(len(compare.compare(a, b).rows), len(EVENTS))
+
+    def test_unrecorded_is_said_not_refused(self):
+        a = report(P50, FAULTS_PRISTINE)
+        b = _under(report(P50, FAULTS_PATCHED, variant="patched"), "tcg")
+        md = compare.to_markdown(compare.compare(a, b))
+        self.assertIn("accelerator not recorded", md)
+
+
 if __name__ == "__main__":
     unittest.main()

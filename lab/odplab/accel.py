@@ -1,0 +1,309 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""Which QEMU accelerator boots the lab guest on this machine.
+
+A /dev/kvm that opens proves nothing: on nested virtualisation it can
+create VMs that abort at vCPU set-up or hang before the kernel prints a
+line. So KVM is chosen only after the lab kernel itself has booted under
+it to userspace: QEMU runs the kernel with the host root over 9p and
+init=/bin/true, and the probe passes when the console shows init exit 0.
+Each KVM configuration gets PROBE_SECONDS; when none passes, the guest
+runs under TCG and odplab says why, in QEMU's own words.
+
+The choice is made once per odplab process and kept on disk for the
+machine, keyed by the QEMU version, the host kernel, the host CPU and the
+probed kernel, so that the many boots of `odplab test` pay nothing.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .common import LabError, cache_dir, info, sha256_file, step
+
+CHOICES = ("auto", "kvm", "tcg")
+ENV = "IBODP_ACCEL"
+PROBE_ENV = "IBODP_ACCEL_PROBE_SECONDS"
+# Under KVM the tinyconfig guest reaches init in about a second; TCG needs
+# about 8 s, so a probe that takes this long is no speed-up anyway.
+PROBE_SECONDS = 20.0
+KVM_DEVICE = "/dev/kvm"
+QEMU = "qemu-system-x86_64"
+# Bump when the probe or the candidates change, so that cached verdicts
+# are not reused.
+PROBE_SCHEMA = "1"
+
+# The KVM configurations tried, in order: (-cpu value, note). What was
+# tried by hand on this project's machines (2026-12-01: AMD EPYC host,
+# nested under Linux 6.18, QEMU 7.2) and why no other is probed:
+# - `host`, `max`, `host,migratable=off` abort at vCPU set-up ("failed to
+#   set MSR 0x10a", IA32_ARCH_CAPABILITIES); `kernel-irqchip=off` aborts
+#   on MSR 0x4b564d06 (kvm-clock's) instead.
+# - `host,-arch-capabilities`, `qemu64`, `Nehalem`, also with
+#   `-machine q35`, `kernel-irqchip=split`, without the kvm PV features,
+#   or with qboot or microvm's firmware in place of SeaBIOS, start: the
+#   kernel's setup code sets the VGA mode and the decompressor runs (its
+#   RIP moves), but nothing is printed in 150 s.
+# - The cause is speed, not a hang: a 32-bit multiboot loop of 2 million
+#   dec/jnz and 64 Ki stores took 12.7 s under KVM (`qemu64` and
+#   `host,-arch-capabilities` alike) and 0.34 s under TCG, start-up
+#   included; 200 million took 2.1 s under TCG and had not ended after
+#   60 s under KVM. Long mode worked under both. This KVM runs guest code
+#   more than 30 times slower than TCG, so a configuration that boots
+#   would still lose: PROBE_SECONDS bounds what KVM may cost.
+KVM_CANDIDATES = (
+    ("host", "the host CPU, as a KVM guest normally runs"),
+    ("host,-arch-capabilities",
+     "the host CPU without IA32_ARCH_CAPABILITIES (MSR 0x10a), which "
+     "nested KVM refuses to set"),
+)
+# TCG runs QEMU's default CPU model.
+TCG_CPU = "qemu64"
+# What the console shows when /bin/true ran as init and exited 0.
+PROBE_MARK = "Attempted to kill init! exitcode=0x00000000"
+
+
+@dataclass(frozen=True)
+class Accel:
+    name: str       # "kvm" or "tcg"
+    cpu: str        # QEMU's -cpu value
+    reason: str     # why this one, in one line
+
+    def qemu_args(self):
+        return ["-accel", self.name, "-cpu", self.cpu]
+
+    def label(self):
+        return f"{self.name.upper()} (-cpu {self.cpu})"
+
+
+def requested(value=None):
+    """The accelerator asked for: the --accel value, else $IBODP_ACCEL,
+    else auto."""
+    value = value or os.environ.get(ENV) or "auto"
+    if value not in CHOICES:
+        raise LabError(f"accelerator '{value}' (from --accel or ${ENV}) is "
+                       f"not one of {', '.join(CHOICES)}")
+    return value
+
+
+def probe_seconds():
+    text = os.environ.get(PROBE_ENV)
+    if not text:
+        return PROBE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise LabError(f"${PROBE_ENV}='{text}' is not a positive number of "
+                       "seconds")
+    return value
+
+
+def qemu_version():
+    """QEMU's first --version line, or a LabError when it cannot run."""
+    if shutil.which(QEMU) is None:
+        raise LabError(f"{QEMU} not found: apt-get install qemu-system-x86 "
+                       "(or run ./odplab setup as root)")
+    proc = subprocess.run([QEMU, "--version"], capture_output=True,
+                          text=True, check=False, timeout=30)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise LabError(f"{QEMU} --version failed (exit {proc.returncode}): "
+                       + (proc.stderr.strip() or proc.stdout.strip()))
+    return lines[0]
+
+
+def _host_cpu():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def probe_command(cpu, bzimage, console):
+    """QEMU booting bzimage under KVM with -cpu cpu to /bin/true as init,
+    with the host root read-only over 9p as the lab guest has it."""
+    return [
+        QEMU, "-accel", "kvm", "-cpu", cpu, "-m", "512M",
+        "-smp", "2,sockets=2,cores=1,threads=1", "-display", "none",
+        "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
+        "-nic", "none", "-kernel", str(bzimage), "-append",
+        "console=ttyS0 root=rootfs rootfstype=9p "
+        "rootflags=trans=virtio,version=9p2000.L ro init=/bin/true "
+        "reboot=t panic=-1",
+        "-fsdev", "local,id=root,path=/,security_model=none,readonly=on,"
+        "multidevs=remap",
+        "-device", "virtio-9p-pci,fsdev=root,mount_tag=rootfs",
+    ]
+
+
+def _read(path):
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def _first_error(text):
+    """QEMU's own message: its error lines, else its last line."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower()
+              or "assert" in ln.lower()]
+    return "; ".join((errors or lines[-1:])[:2])
+
+
+def probe_one(cpu, bzimage, deadline):
+    """None when the kernel booted to userspace under KVM with -cpu cpu
+    within deadline seconds, else what went wrong, in one line."""
+    with tempfile.TemporaryDirectory(prefix="odplab-accel-") as tmp:
+        console, log = Path(tmp) / "console.log", Path(tmp) / "qemu.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(probe_command(cpu, bzimage, console),
+                                    stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        t0 = time.monotonic()
+        while proc.poll() is None and time.monotonic() - t0 < deadline:
+            if PROBE_MARK in _read(console):
+                break
+            time.sleep(0.1)
+        hung = proc.poll() is None
+        if hung:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        text = _read(console)
+        if PROBE_MARK in text:
+            return None
+        said = _first_error(_read(log))
+        if hung:
+            printed = ("the kernel printed nothing"
+                       if "Linux version" not in text
+                       else "the kernel did not reach init")
+            return (f"{printed} within {deadline:.0f} s"
+                    + (f" (QEMU said: {said})" if said else ""))
+        return (f"QEMU exited {proc.returncode}: "
+                + (said or _first_error(text) or "no message"))
+
+
+def _cache_path(key):
+    return cache_dir() / "accel" / f"{key[:24]}.json"
+
+
+def _probe_key(bzimage):
+    h = hashlib.sha256()
+    for part in (PROBE_SCHEMA, qemu_version(), os.uname().release,
+                 _host_cpu(), sha256_file(bzimage),
+                 repr(KVM_CANDIDATES)):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()
+
+
+def probe_kvm(bzimage, deadline):
+    """(Accel, tried): the first KVM configuration that boots bzimage, or
+    None, and one line per configuration tried."""
+    tried = []
+    for cpu, note in KVM_CANDIDATES:
+        info(f"KVM probe: -cpu {cpu} ({note}), up to {deadline:.0f} s")
+        failure = probe_one(cpu, bzimage, deadline)
+        if failure is None:
+            return Accel("kvm", cpu, "the lab kernel booted to userspace "
+                         f"under KVM with -cpu {cpu}"
+                         + (f" after {'; '.join(tried)}" if tried else "")
+                         ), tried
+        tried.append(f"-cpu {cpu}: {failure}")
+    return None, tried
+
+
+def _decide(bzimage, want):
+    """The Accel for want ("auto", "kvm" or "tcg") with bzimage."""
+    if want == "tcg":
+        return Accel("tcg", TCG_CPU, "TCG asked for (--accel tcg or "
+                     f"${ENV}=tcg)")
+    if not Path(KVM_DEVICE).exists():
+        why = f"no {KVM_DEVICE} on this machine"
+        if want == "kvm":
+            raise LabError(f"--accel kvm asked for, but {why}; load kvm "
+                           "(modprobe kvm_intel or kvm_amd) or use "
+                           "--accel tcg")
+        return Accel("tcg", TCG_CPU, f"KVM unusable: {why}")
+    if not os.access(KVM_DEVICE, os.R_OK | os.W_OK):
+        why = f"{KVM_DEVICE} is not readable and writable for this user"
+        if want == "kvm":
+            raise LabError(f"--accel kvm asked for, but {why}; add the user "
+                           "to group kvm or use --accel tcg")
+        return Accel("tcg", TCG_CPU, f"KVM unusable: {why}")
+    deadline = probe_seconds()
+    key = _probe_key(bzimage)
+    cached = _load(key)
+    if cached is None:
+        step(f"probing whether KVM can run the lab guest here ({KVM_DEVICE} "
+             "opens, but nested KVM may still fail)")
+        found, tried = probe_kvm(bzimage, deadline)
+        cached = asdict(found) if found else {
+            "name": "tcg", "cpu": TCG_CPU,
+            "reason": "KVM cannot run the lab guest here: " + "; ".join(tried)}
+        _save(key, cached)
+    else:
+        info(f"accelerator probe result cached in {_cache_path(key)}")
+    found = Accel(**cached)
+    if want == "kvm" and found.name != "kvm":
+        raise LabError(f"--accel kvm asked for, but {found.reason}. Use "
+                       "--accel tcg (or auto)")
+    return found
+
+
+def _load(key):
+    try:
+        data = json.loads(_cache_path(key).read_text())
+        return {k: data[k] for k in ("name", "cpu", "reason")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save(key, data):
+    path = _cache_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
+
+
+_STATE = {"request": None, "chosen": None}
+
+
+def set_request(value):
+    """What --accel said (None: $IBODP_ACCEL or auto); checked here, so
+    that a bad value fails before anything is built. Forgets an earlier
+    choice."""
+    _STATE["request"] = requested(value)
+    _STATE["chosen"] = None
+
+
+def choose(bzimage):
+    """The accelerator every guest of this odplab process runs under,
+    decided with the first kernel booted and announced once."""
+    if _STATE["chosen"] is None:
+        found = _decide(Path(bzimage), requested(_STATE["request"]))
+        _STATE["chosen"] = found
+        step(summary())
+    return _STATE["chosen"]
+
+
+def summary():
+    """The accelerator line for a summary: what the guests ran under, or
+    that none was booted."""
+    found = _STATE["chosen"]
+    if found is None:
+        return "accelerator: no guest was booted"
+    return f"accelerator: {found.label()}: {found.reason}"
