@@ -15,7 +15,7 @@
 
 #include "ibodp/error.h"
 
-extern char** environ;  // NOLINT(readability-redundant-declaration)
+extern char** environ;  // POSIX: the process environment
 
 namespace perftest {
 namespace {

@@ -24,7 +24,8 @@ std::map<std::string, std::string> ParseKeyValues(std::string_view flag,
 // Fills date, host, kernel release, CPU model, device and command line,
 // and in `extra` what bounds the timings: "clocksource" (a jiffies clock
 // quantises every latency to the tick), "online_cpus" and "cpu_affinity"
-// (the CPUs perftest may run on), plus ContextFromEnvironment(environ).
+// (the CPUs perftest may run on), plus ContextFromEnvironment(environ)
+// for the keys perftest does not set itself.
 Context BuildContext(const std::string& device, int argc, char** argv);
 
 // Every IBODP_CONTEXT_<KEY>=value of the NULL-terminated environment

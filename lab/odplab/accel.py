@@ -11,10 +11,13 @@ Each KVM configuration gets PROBE_SECONDS; when none passes, the guest
 runs under TCG and odplab says why, in QEMU's own words.
 
 The choice is made once per odplab process and kept on disk for the
-machine, keyed by the QEMU version, the host kernel, the host CPU and the
-probed kernel, so that the many boots of `odplab test` pay nothing.
+machine, keyed by the QEMU version, the host kernel and its boot, and the
+host CPU, so that later odplab runs on the machine pay nothing. A probe
+in which the kernel itself failed (a panic before userspace) is not
+kept: it says nothing durable about KVM.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -26,14 +29,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .common import LabError, cache_dir, info, sha256_file, step
+from .common import LabError, cache_dir, file_lock, info, step
 
 CHOICES = ("auto", "kvm", "tcg")
 ENV = "IBODP_ACCEL"
 PROBE_ENV = "IBODP_ACCEL_PROBE_SECONDS"
-# Under KVM the tinyconfig guest reaches init in about a second; TCG needs
-# about 8 s, so a probe that takes this long is no speed-up anyway.
-PROBE_SECONDS = 20.0
+# Under a working KVM the tinyconfig guest reaches init in a second or
+# two; TCG boots the lab guest to its command in about 8 s, so a KVM that
+# needs longer than this is no speed-up anyway.
+PROBE_SECONDS = 10.0
 KVM_DEVICE = "/dev/kvm"
 QEMU = "qemu-system-x86_64"
 # Bump when the probe or the candidates change, so that cached verdicts
@@ -107,17 +111,23 @@ def probe_seconds():
     return value
 
 
+@functools.lru_cache(maxsize=1)
 def qemu_version():
     """QEMU's first --version line, or a LabError when it cannot run."""
     if shutil.which(QEMU) is None:
         raise LabError(f"{QEMU} not found: apt-get install qemu-system-x86 "
                        "(or run ./odplab setup as root)")
-    proc = subprocess.run([QEMU, "--version"], capture_output=True,
-                          text=True, check=False, timeout=30)
+    try:
+        proc = subprocess.run([QEMU, "--version"], capture_output=True,
+                              text=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise LabError(f"{QEMU} --version did not run: {e}; reinstall "
+                       "qemu-system-x86") from None
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise LabError(f"{QEMU} --version failed (exit {proc.returncode}): "
-                       + (proc.stderr.strip() or proc.stdout.strip()))
+                       + (proc.stderr.strip() or proc.stdout.strip())
+                       + "; reinstall qemu-system-x86")
     return lines[0]
 
 
@@ -163,9 +173,45 @@ def _first_error(text):
     return "; ".join((errors or lines[-1:])[:2])
 
 
+@dataclass
+class Probe:
+    """One KVM configuration tried: ok, or what went wrong in one line;
+    kernel_fault when the kernel ran and failed by itself (a panic or
+    Oops before userspace), which says nothing durable about KVM."""
+    ok: bool
+    failure: str = ""
+    kernel_fault: bool = False
+
+
+def _fault_line(text):
+    """The kernel's own failure in a probe console, or None."""
+    for line in text.splitlines():
+        if PROBE_MARK in line:
+            continue
+        if any(m in line for m in ("Kernel panic - not syncing", "Oops:",
+                                   "BUG:", "general protection fault")):
+            return line.strip()
+    return None
+
+
+def _wait(proc, console, deadline):
+    """Polls until QEMU exits, the console shows PROBE_MARK or deadline
+    seconds pass; kills QEMU's process group unless it exited."""
+    t0 = time.monotonic()
+    try:
+        while proc.poll() is None and time.monotonic() - t0 < deadline:
+            if PROBE_MARK in _read(console):
+                break
+            time.sleep(0.1)
+        return proc.poll() is None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def probe_one(cpu, bzimage, deadline):
-    """None when the kernel booted to userspace under KVM with -cpu cpu
-    within deadline seconds, else what went wrong, in one line."""
+    """Boots bzimage under KVM with -cpu cpu to init=/bin/true."""
     with tempfile.TemporaryDirectory(prefix="odplab-accel-") as tmp:
         console, log = Path(tmp) / "console.log", Path(tmp) / "qemu.log"
         with open(log, "wb") as out:
@@ -173,56 +219,70 @@ def probe_one(cpu, bzimage, deadline):
                                     stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT,
                                     start_new_session=True)
-        t0 = time.monotonic()
-        while proc.poll() is None and time.monotonic() - t0 < deadline:
-            if PROBE_MARK in _read(console):
-                break
-            time.sleep(0.1)
-        hung = proc.poll() is None
-        if hung:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        hung = _wait(proc, console, deadline)
         text = _read(console)
         if PROBE_MARK in text:
-            return None
+            return Probe(True)
+        fault = _fault_line(text)
+        if fault:
+            return Probe(False, "the kernel started under KVM and failed "
+                         f"before userspace: {fault}", kernel_fault=True)
         said = _first_error(_read(log))
         if hung:
             printed = ("the kernel printed nothing"
                        if "Linux version" not in text
                        else "the kernel did not reach init")
-            return (f"{printed} within {deadline:.0f} s"
-                    + (f" (QEMU said: {said})" if said else ""))
-        return (f"QEMU exited {proc.returncode}: "
-                + (said or _first_error(text) or "no message"))
+            return Probe(False, f"{printed} within {deadline:g} s"
+                         + (f" (QEMU said: {said})" if said else ""))
+        return Probe(False, f"QEMU exited {proc.returncode}: "
+                     + (said or "no message"))
 
 
 def _cache_path(key):
     return cache_dir() / "accel" / f"{key[:24]}.json"
 
 
-def _probe_key(bzimage):
+def _host_key():
+    """What the verdict depends on: QEMU, the host kernel and this boot of
+    it (a change of the hypervisor under this machine comes with a new
+    boot), the host CPU and its flags, and the probe itself."""
+    boot_id = _read("/proc/sys/kernel/random/boot_id").strip()
+    flags = ""
+    for line in _read("/proc/cpuinfo").splitlines():
+        if line.startswith("flags"):
+            flags = line
+            break
     h = hashlib.sha256()
-    for part in (PROBE_SCHEMA, qemu_version(), os.uname().release,
-                 _host_cpu(), sha256_file(bzimage),
-                 repr(KVM_CANDIDATES)):
+    for part in (PROBE_SCHEMA, qemu_version(), os.uname().release, boot_id,
+                 _host_cpu(), flags, repr(KVM_CANDIDATES)):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
 
 
 def probe_kvm(bzimage, deadline):
-    """(Accel, tried): the first KVM configuration that boots bzimage, or
-    None, and one line per configuration tried."""
-    tried = []
+    """(verdict, cacheable): as a dict of Accel's fields, the first KVM
+    configuration that boots bzimage, else TCG with every failure."""
+    tried, cacheable = [], True
     for cpu, note in KVM_CANDIDATES:
-        info(f"KVM probe: -cpu {cpu} ({note}), up to {deadline:.0f} s")
-        failure = probe_one(cpu, bzimage, deadline)
-        if failure is None:
-            return Accel("kvm", cpu, "the lab kernel booted to userspace "
-                         f"under KVM with -cpu {cpu}"
-                         + (f" after {'; '.join(tried)}" if tried else "")
-                         ), tried
-        tried.append(f"-cpu {cpu}: {failure}")
-    return None, tried
+        info(f"KVM probe: -cpu {cpu} ({note}), up to {deadline:g} s")
+        result = probe_one(cpu, bzimage, deadline)
+        if result.ok:
+            return asdict(Accel(
+                "kvm", cpu, "the lab kernel booted to userspace under KVM "
+                f"with -cpu {cpu}"
+                + (f" after {'; '.join(tried)}" if tried else ""))), True
+        tried.append(f"-cpu {cpu}: {result.failure}")
+        cacheable = cacheable and not result.kernel_fault
+    return {"name": "tcg", "cpu": TCG_CPU,
+            "reason": "KVM cannot run the lab guest here: "
+            + "; ".join(tried)}, cacheable
+
+
+def _unusable(want, why, fix):
+    if want == "kvm":
+        raise LabError(f"--accel kvm asked for, but {why}; {fix} or use "
+                       "--accel tcg")
+    return Accel("tcg", TCG_CPU, f"KVM unusable: {why}")
 
 
 def _decide(bzimage, want):
@@ -231,48 +291,44 @@ def _decide(bzimage, want):
         return Accel("tcg", TCG_CPU, "TCG asked for (--accel tcg or "
                      f"${ENV}=tcg)")
     if not Path(KVM_DEVICE).exists():
-        why = f"no {KVM_DEVICE} on this machine"
-        if want == "kvm":
-            raise LabError(f"--accel kvm asked for, but {why}; load kvm "
-                           "(modprobe kvm_intel or kvm_amd) or use "
-                           "--accel tcg")
-        return Accel("tcg", TCG_CPU, f"KVM unusable: {why}")
+        return _unusable(want, f"no {KVM_DEVICE} on this machine",
+                         "load kvm (modprobe kvm_intel or kvm_amd)")
     if not os.access(KVM_DEVICE, os.R_OK | os.W_OK):
-        why = f"{KVM_DEVICE} is not readable and writable for this user"
-        if want == "kvm":
-            raise LabError(f"--accel kvm asked for, but {why}; add the user "
-                           "to group kvm or use --accel tcg")
-        return Accel("tcg", TCG_CPU, f"KVM unusable: {why}")
+        return _unusable(want, f"{KVM_DEVICE} is not readable and writable "
+                         "for this user", "add the user to group kvm")
     deadline = probe_seconds()
-    key = _probe_key(bzimage)
-    cached = _load(key)
-    if cached is None:
-        step(f"probing whether KVM can run the lab guest here ({KVM_DEVICE} "
-             "opens, but nested KVM may still fail)")
-        found, tried = probe_kvm(bzimage, deadline)
-        cached = asdict(found) if found else {
-            "name": "tcg", "cpu": TCG_CPU,
-            "reason": "KVM cannot run the lab guest here: " + "; ".join(tried)}
-        _save(key, cached)
-    else:
-        info(f"accelerator probe result cached in {_cache_path(key)}")
-    found = Accel(**cached)
+    key = _host_key()
+    path = _cache_path(key)
+    with file_lock(cache_dir() / "locks" / "accel.lock",
+                   "probing whether KVM can run the lab guest"):
+        verdict = _load(path)
+        # A cached "no" does not stand against an explicit --accel kvm.
+        if verdict is not None and (want == "auto"
+                                    or verdict["name"] == "kvm"):
+            info(f"accelerator verdict cached for this machine in {path} "
+                 "(remove it to probe again)")
+        else:
+            step(f"probing whether KVM can run the lab guest here "
+                 f"({KVM_DEVICE} opens, but nested KVM may still fail)")
+            verdict, cacheable = probe_kvm(bzimage, deadline)
+            if cacheable:
+                _save(path, verdict)
+    found = Accel(**verdict)
     if want == "kvm" and found.name != "kvm":
         raise LabError(f"--accel kvm asked for, but {found.reason}. Use "
                        "--accel tcg (or auto)")
     return found
 
 
-def _load(key):
+def _load(path):
     try:
-        data = json.loads(_cache_path(key).read_text())
+        data = json.loads(path.read_text())
         return {k: data[k] for k in ("name", "cpu", "reason")}
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _save(key, data):
-    path = _cache_path(key)
+def _save(path, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
@@ -280,6 +336,12 @@ def _save(key, data):
 
 
 _STATE = {"request": None, "chosen": None}
+
+
+def reset():
+    """Forgets the request, the choice and QEMU's version (for tests)."""
+    _STATE.update(request=None, chosen=None)
+    qemu_version.cache_clear()
 
 
 def set_request(value):

@@ -83,10 +83,10 @@ def cmd_run(args):
 
 
 def cmd_compare(args):
-    comp = compare.write_outputs(args.a, args.b, args.out,
-                                 a_label=args.label_a, b_label=args.label_b,
-                                 noise=args.noise, alpha=args.alpha,
-                                 allow_accel_mismatch=args.allow_accel_mismatch)
+    comp = compare.write_outputs(
+        args.a, args.b, args.out, a_label=args.label_a, b_label=args.label_b,
+        noise=args.noise, alpha=args.alpha,
+        allow_accel_mismatch=args.allow_accel_mismatch)
     print((args.out.rstrip("/") + "/compare.md"), flush=True)
     print(compare.to_markdown(comp), end="", flush=True)
     return 1 if comp.regressions() and args.fail_on_regression else 0
@@ -113,12 +113,14 @@ def parser():
                    help="use this git kernel tree (its HEAD) instead of "
                    "Debian's linux-source-7.3; never modified "
                    "[$IBODP_KERNEL_SRC]")
-    p.add_argument("--accel", choices=accel.CHOICES, default=None,
-                   help="QEMU accelerator for the guests: auto (KVM when "
-                   "the lab kernel boots under it, probed once per machine, "
-                   "else TCG), kvm (an error when KVM cannot boot it) or "
-                   f"tcg [${accel.ENV}, default auto]")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    # For the commands that boot guests.
+    boots = argparse.ArgumentParser(add_help=False)
+    boots.add_argument("--accel", choices=accel.CHOICES, default=None,
+                       help="QEMU accelerator for the guests: auto (KVM when "
+                       "the lab kernel boots under it, probed once per "
+                       "machine boot, else TCG), kvm (an error when KVM "
+                       f"cannot boot it) or tcg [${accel.ENV}, default auto]")
 
     s = sub.add_parser("setup", help="install packages, fetch the source")
     s.set_defaults(func=cmd_setup)
@@ -139,6 +141,7 @@ def parser():
     v = sub.add_parser("vm", help="run commands in a guest").add_subparsers(
         dest="vcmd", required=True, metavar="ACTION")
     r = v.add_parser("run", help="boot a kernel and run COMMAND in it",
+                     parents=[boots],
                      usage="odplab vm run [options] -- COMMAND [ARG...]")
     r.add_argument("--variant", default="pristine", choices=kernel.VARIANTS)
     r.add_argument("--flavour", default="default")
@@ -154,7 +157,8 @@ def parser():
     r.set_defaults(func=cmd_vm_run)
 
     u = sub.add_parser(
-        "run", help="the main job: perftest and ib_*_lat on pristine and "
+        "run", parents=[boots],
+        help="the main job: perftest and ib_*_lat on pristine and "
         "patched, compared",
         usage="odplab run [--quick | --full] [options] [-- PERFTEST_ARG...]")
     size = u.add_mutually_exclusive_group()
@@ -196,7 +200,8 @@ def parser():
                    help="exit 1 when a scenario is slower on B")
     c.set_defaults(func=cmd_compare)
 
-    t = sub.add_parser("test", help="every test: host, lab, both guests")
+    t = sub.add_parser("test", parents=[boots],
+                       help="every test: host, lab, both guests")
     t.add_argument("--variant", default="all",
                    choices=[*kernel.VARIANTS, "all"])
     t.add_argument("--no-selftests", action="store_true",
@@ -208,7 +213,7 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        accel.set_request(args.accel)
+        accel.set_request(getattr(args, "accel", None))
         return args.func(args)
     except LabError as e:
         print(f"odplab: error: {e}", file=sys.stderr)

@@ -108,7 +108,8 @@ def _cached(directory):
     if not ok:
         warn(f"cached kernel {directory} is corrupt (bzImage missing or its "
              "sha256 differs from manifest.json): removing it and rebuilding")
-        shutil.rmtree(directory)
+        # Another odplab may be removing it too (--force).
+        shutil.rmtree(directory, ignore_errors=True)
         return None
     return Kernel(directory, manifest)
 

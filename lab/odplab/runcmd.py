@@ -204,6 +204,8 @@ def run(src, preset="default", out=None, reference=True, extra=()):
         comp, checks = write_comparison(out)
     except KeyboardInterrupt:
         interrupted = True
+    except LabError as e:  # e.g. an old report from another accelerator
+        failures.append(f"comparison: {e}")
     _finish(out, comp, checks, failures, interrupted)
     if interrupted:
         return 130

@@ -18,11 +18,17 @@ from odplab.common import LabError
 
 MSR_ERROR = "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69"
 
+# The kernel's own lines (kernel/exit.c) for init exiting 0 and 1.
+BOOTED = ("Kernel panic - not syncing: Attempted to kill init! "
+          "exitcode=0x00000000")
+INIT_FAILED = ("Kernel panic - not syncing: Attempted to kill init! "
+               "exitcode=0x00000100")
+
 # Every fake answers --version and appends its -cpu value to calls.log.
 PROLOGUE = """#!/bin/sh
 here=$(dirname "$0")
 if [ "$1" = "--version" ]; then
-  echo "QEMU emulator version 7.2.0 (fake)"
+  echo "QEMU emulator version $(cat "$here/version" 2>/dev/null || echo 7.2.0) (fake)"
   exit 0
 fi
 cpu= serial=
@@ -43,20 +49,38 @@ echo "qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: \
 kvm_buf_set_msrs: Assertion failed." >&2
 kill -ABRT $$
 """,
-    # a CPU model that passes SeaBIOS, then the kernel prints nothing
+    # a CPU model that passes SeaBIOS, then the kernel prints nothing; a
+    # child of QEMU's must go with it
     "hangs": PROLOGUE + """echo "SeaBIOS (version fake)" > "$serial"
-exec sleep 600
+sleep 600 &
+echo $! > "$here/child.pid"
+wait
 """,
     # -cpu host aborts; without arch-capabilities the kernel boots
     "second_boots": PROLOGUE + f"""case "$cpu" in
   host) echo "{MSR_ERROR}" >&2; kill -ABRT $$ ;;
 esac
-echo "Kernel panic - not syncing: {accel.PROBE_MARK}" > "$serial"
+{{ echo "[    0.000000] Linux version 7.3.4 (fake)"
+  echo "[    0.912345] {BOOTED}"; }} > "$serial"
+exit 0
+""",
+    # the kernel runs and fails by itself: init exits 1
+    "init_fails": PROLOGUE + f"""{{ echo "[    0.000000] Linux version 7.3.4"
+  echo "[    0.912345] {INIT_FAILED}"; }} > "$serial"
 exit 0
 """,
 }
 
 DEADLINE = 2.0
+
+
+def _alive(pid):
+    """Whether pid runs (a zombie waiting for init to reap it does not)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class FakeQemu(unittest.TestCase):
@@ -79,10 +103,12 @@ class FakeQemu(unittest.TestCase):
         for p in self.patches:
             p.start()
         os.environ.pop(accel.ENV, None)
+        accel.reset()
 
     def tearDown(self):
         for p in reversed(self.patches):
             p.stop()
+        accel.reset()
         self.tmp.cleanup()
 
     def fake(self, kind):
@@ -95,6 +121,8 @@ class FakeQemu(unittest.TestCase):
         return log.read_text().split() if log.exists() else []
 
     def choose(self, request=None):
+        """accel.choose as a new odplab process would call it."""
+        accel.reset()
         accel.set_request(request)
         out = io.StringIO()
         t0 = time.monotonic()
@@ -124,6 +152,8 @@ class FakeQemu(unittest.TestCase):
         n = len(accel.KVM_CANDIDATES)
         self.assertEqual(len(self.calls()), n)
         self.assertLess(seconds, n * DEADLINE + 3)
+        child = int((self.bin / "child.pid").read_text())
+        self.assertFalse(_alive(child), "the hung QEMU's child survived")
 
     def test_first_configuration_that_boots_is_used(self):
         self.fake("second_boots")
@@ -134,15 +164,35 @@ class FakeQemu(unittest.TestCase):
         self.assertEqual(chosen.qemu_args(),
                          ["-accel", "kvm", "-cpu", "host,-arch-capabilities"])
 
-    def test_verdict_is_cached_for_the_machine_and_kernel(self):
+    def test_verdict_is_cached_for_the_machine(self):
+        self.fake("aborts")
+        n = len(accel.KVM_CANDIDATES)
+        self.choose()
+        self.assertEqual(len(self.calls()), n)
+        self.bzimage.write_bytes(b"another kernel")
+        chosen, _, out = self.choose()
+        self.assertEqual(chosen.name, "tcg")
+        self.assertIn(MSR_ERROR, chosen.reason)
+        self.assertIn("cached for this machine", out)
+        self.assertEqual(len(self.calls()), n)
+        (self.bin / "version").write_text("8.2.0")  # QEMU upgraded
+        self.choose()
+        self.assertEqual(len(self.calls()), 2 * n)
+
+    def test_kernel_failing_by_itself_is_not_cached(self):
+        self.fake("init_fails")
+        chosen, _, _ = self.choose()
+        self.assertEqual(chosen.name, "tcg")
+        self.assertIn("failed before userspace: [    0.912345] "
+                      + INIT_FAILED, chosen.reason)
+        self.assertFalse((self.cache / "accel").exists())
+
+    def test_kvm_asked_for_probes_past_a_cached_no(self):
         self.fake("aborts")
         self.choose()
-        self.assertEqual(len(self.calls()), len(accel.KVM_CANDIDATES))
-        chosen, _, _ = self.choose()  # a new odplab process, in effect
-        self.assertEqual(chosen.name, "tcg")
-        self.assertEqual(len(self.calls()), len(accel.KVM_CANDIDATES))
-        self.bzimage.write_bytes(b"another kernel")
-        self.choose()
+        self.fake("second_boots")  # the hypervisor was fixed
+        chosen, _, _ = self.choose("kvm")
+        self.assertEqual(chosen.name, "kvm")
         self.assertEqual(len(self.calls()), 2 * len(accel.KVM_CANDIDATES))
 
     def test_once_per_process(self):

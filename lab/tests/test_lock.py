@@ -29,6 +29,7 @@ def _fake_build(started):
         key, directory, _frags, _patches = what
         started.set()
         time.sleep(HOLD_SECONDS)
+        (Path(os.environ["IBODP_CACHE"]) / f"done-{key[:8]}").touch()
         directory.mkdir(parents=True)
         (directory / "bzImage").write_bytes(b"fake " + key.encode())
         (directory / "manifest.json").write_text(json.dumps({
@@ -39,11 +40,11 @@ def _fake_build(started):
     return build
 
 
-def _first(cache, started):
+def _first(cache, source, started):
     os.environ["IBODP_CACHE"] = cache
     with mock.patch.object(kernel, "_build", _fake_build(started)), \
             contextlib.redirect_stdout(io.StringIO()):
-        kernel.ensure_kernel(SOURCE, "pristine")
+        kernel.ensure_kernel(source, "pristine")
 
 
 def _hold(path, started):
@@ -91,7 +92,7 @@ class BuildLock(unittest.TestCase):
         self.assertEqual(out.getvalue(), "")
 
     def test_second_build_uses_the_firsts_kernel(self):
-        proc = self.start(_first, self.cache)
+        proc = self.start(_first, self.cache, SOURCE)
 
         def must_not_build(*_args):
             raise AssertionError("the second process built the kernel too")
@@ -105,6 +106,31 @@ class BuildLock(unittest.TestCase):
         self.assertEqual(k.manifest["builder_pid"], proc.pid)
         self.assertIn("waiting:", out.getvalue())
         self.assertIn("built meanwhile by another odplab", out.getvalue())
+
+    def test_another_key_waits_for_the_worktree(self):
+        """Two kernels of one variant and flavour (another source tree, so
+        another key) share a worktree: the second build starts after the
+        first has ended."""
+        other = SourceTree(repo=SOURCE.repo, slug=SOURCE.slug,
+                           description="d", tree_id="t2", version="7.3.4")
+        proc = self.start(_first, self.cache, other)
+        first_key = kernel.kernel_key(
+            other, kernel.kconfig.fragments("default"),
+            kernel.variant_patches("pristine"))
+        done = Path(self.cache) / f"done-{first_key[:8]}"
+        seen = []
+
+        def build(*args):
+            seen.append(done.exists())
+            return _fake_build(self.ctx.Event())(*args)
+
+        out = io.StringIO()
+        with mock.patch.object(kernel, "_build", build), \
+                contextlib.redirect_stdout(out):
+            kernel.ensure_kernel(SOURCE, "pristine")
+        proc.join()
+        self.assertEqual(seen, [True], "the second build did not wait")
+        self.assertIn("worktree", out.getvalue())
 
 
 if __name__ == "__main__":
