@@ -28,7 +28,8 @@ INIT_FAILED = ("Kernel panic - not syncing: Attempted to kill init! "
 PROLOGUE = """#!/bin/sh
 here=$(dirname "$0")
 if [ "$1" = "--version" ]; then
-  echo "QEMU emulator version $(cat "$here/version" 2>/dev/null || echo 7.2.0) (fake)"
+  v=$(cat "$here/version" 2>/dev/null || echo 7.2.0)
+  echo "QEMU emulator version $v (fake)"
   exit 0
 fi
 cpu= serial=
