@@ -13,7 +13,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-from odplab import accel
+from odplab import accel, kernel, vm
 from odplab.common import LabError
 
 MSR_ERROR = "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69"
@@ -258,6 +258,34 @@ class FakeQemu(unittest.TestCase):
                 self.assertRaises(LabError) as e:
             self.choose()
         self.assertIn(accel.PROBE_ENV, str(e.exception))
+
+
+class GuestCommand(unittest.TestCase):
+    """The chosen accelerator's arguments reach QEMU, and the TSC
+    arguments that keep a TCG guest off jiffies go to TCG guests only."""
+
+    def command(self, chosen):
+        kern = kernel.Kernel(Path("/k"), {"kernelrelease": "7.3.4"})
+        with mock.patch.object(vm, "host_tsc_khz", lambda: 2994000):
+            cmd = vm.qemu_command(kern, Path("/out"), "pristine", ["/p"],
+                                  vm.VmOptions(), chosen)
+        return cmd, cmd[cmd.index("-append") + 1].split()
+
+    def test_tcg_gets_the_tsc_arguments(self):
+        cmd, append = self.command(accel.Accel("tcg", "qemu64", "test"))
+        self.assertEqual(cmd[1:5], ["-accel", "tcg", "-cpu", "qemu64"])
+        self.assertIn("tsc=reliable", append)
+        self.assertIn("tsc_early_khz=2994000", append)
+
+    def test_kvm_gets_its_cpu_and_no_tsc_arguments(self):
+        cmd, append = self.command(accel.Accel("kvm", "host", "test"))
+        self.assertEqual(cmd[1:5], ["-accel", "kvm", "-cpu", "host"])
+        self.assertFalse([a for a in append if a.startswith("tsc")])
+
+    def test_the_guest_is_told_what_it_runs_under(self):
+        env = vm.guest_context_env(accel.Accel("tcg", "qemu64", "test"))
+        self.assertEqual(env, {"IBODP_CONTEXT_ACCELERATOR": "tcg",
+                               "IBODP_CONTEXT_QEMU_CPU": "qemu64"})
 
 
 if __name__ == "__main__":
