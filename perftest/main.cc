@@ -227,7 +227,10 @@ int main(int argc, char** argv) {
         dev.name(), static_cast<int>(given.size()), given.data());
     report.context.kernel_config_hash = FLAGS_kernel_config_hash;
     report.context.patch_series = patch_series;
-    report.context.extra.insert(extra.begin(), extra.end());
+    // --context wins over what the environment said (IBODP_CONTEXT_*).
+    for (const auto& [key, value] : extra) {
+      report.context.extra.insert_or_assign(key, value);
+    }
     if (perftest::IsTickClocksource(report.context.extra["clocksource"])) {
       std::cerr << "perftest: warning: the clocksource is "
                 << report.context.extra["clocksource"]

@@ -20,6 +20,7 @@ kept: it says nothing durable about KVM.
 import functools
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -105,7 +106,7 @@ def probe_seconds():
         value = float(text)
     except ValueError:
         value = 0.0
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise LabError(f"${PROBE_ENV}='{text}' is not a positive number of "
                        "seconds")
     return value

@@ -213,7 +213,8 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     try:
-        accel.set_request(getattr(args, "accel", None))
+        if "accel" in vars(args):  # the commands that boot guests
+            accel.set_request(args.accel)
         return args.func(args)
     except LabError as e:
         print(f"odplab: error: {e}", file=sys.stderr)

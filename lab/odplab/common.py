@@ -114,8 +114,14 @@ def file_lock(path, what):
     process holds it, says so (naming its pid and what it does) and waits;
     the lock goes with the process, so a killed holder frees it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as f:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "a+", encoding="utf-8")
+    except OSError as e:
+        raise LabError(f"cannot open the lock file {path} ({e}): fix the "
+                       "ownership of that directory, or point IBODP_CACHE "
+                       "at one this user can write") from None
+    with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -124,8 +130,11 @@ def file_lock(path, what):
             t0 = time.monotonic()
             info(f"waiting: {path} is held by {holder}; {what} goes on "
                  "when it is released")
-            fcntl.flock(f, fcntl.LOCK_EX)
+            _flock_or_fail(f, path)
             info(f"got {path} after {time.monotonic() - t0:.0f}s of waiting")
+        except OSError as e:
+            raise LabError(f"cannot lock {path} ({e}): put IBODP_CACHE on a "
+                           "local filesystem that supports flock") from None
         f.seek(0)
         f.truncate()
         f.write(f"odplab pid {os.getpid()} ({what})\n")
@@ -136,3 +145,11 @@ def file_lock(path, what):
             f.seek(0)
             f.truncate()
             f.flush()
+
+
+def _flock_or_fail(f, path):
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX)
+    except OSError as e:
+        raise LabError(f"cannot lock {path} ({e}): put IBODP_CACHE on a "
+                       "local filesystem that supports flock") from None

@@ -260,11 +260,13 @@ def check_accelerators(a, b, a_path, b_path, allow=False):
     between them says nothing about the kernels."""
     xa, xb = accelerator(a), accelerator(b)
     if xa and xb and xa != xb and not allow:
+        def under(x):
+            return "no VM (the host's kernel)" if x == "none" else x.upper()
         raise LabError(
-            f"{a_path} was measured under {xa.upper()} and {b_path} under "
-            f"{xb.upper()}: their latencies are not comparable. Rerun both "
-            "under one accelerator (odplab --accel), or pass "
-            "--allow-accel-mismatch to compare them anyway")
+            f"{a_path} was measured under {under(xa)} and {b_path} under "
+            f"{under(xb)}: their latencies are not comparable. Rerun both "
+            "under one accelerator (odplab run|test|vm run --accel kvm|tcg), "
+            "or pass --allow-accel-mismatch to compare them anyway")
 
 
 def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,

@@ -161,7 +161,12 @@ def _finish(out, comp, checks, failures, interrupted):
         print("odplab: interrupted; the finished part of the report is "
               "readable", flush=True)
     print(accel.summary(), flush=True)
-    print(f"report: {out}/compare.html and {out}/compare.md", flush=True)
+    if comp is None:
+        print(f"report: no comparison written; the reports are in {out}",
+              flush=True)
+    else:
+        print(f"report: {out}/compare.html and {out}/compare.md",
+              flush=True)
 
 
 def check_perftest_args(preset, extra):

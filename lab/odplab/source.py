@@ -206,6 +206,14 @@ def user_source(path):
              f"{head[:12]} without them")
     slug = "git-" + hashlib.sha256(str(src).encode()).hexdigest()[:12]
     repo = cache_dir() / "src" / slug
+    with file_lock(cache_dir() / "locks" / f"source-{slug}.lock",
+                   f"cloning and fetching {src}"):
+        return _user_clone(src, slug, repo, head)
+
+
+def _user_clone(src, slug, repo, head):
+    """The shared clone of src at repo, BASE_TAG at its HEAD; the caller
+    holds the clone's lock."""
     if not (repo / COMPLETE_MARK).exists():
         if repo.exists():
             shutil.rmtree(repo)

@@ -13,7 +13,7 @@ import unittest
 from pathlib import Path
 from unittest import mock
 
-from odplab import accel, kernel, vm
+from odplab import accel, kernel, reflat, vm
 from odplab.common import LabError
 
 MSR_ERROR = "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69"
@@ -254,10 +254,21 @@ class FakeQemu(unittest.TestCase):
 
     def test_bad_deadline_is_an_error(self):
         self.fake("aborts")
-        with mock.patch.dict(os.environ, {accel.PROBE_ENV: "soon"}), \
-                self.assertRaises(LabError) as e:
-            self.choose()
-        self.assertIn(accel.PROBE_ENV, str(e.exception))
+        for bad in ("soon", "0", "nan", "inf"):
+            with mock.patch.dict(os.environ, {accel.PROBE_ENV: bad}), \
+                    self.assertRaises(LabError, msg=bad) as e:
+                self.choose()
+            self.assertIn(accel.PROBE_ENV, str(e.exception))
+
+    def test_bad_request_does_not_stop_commands_that_boot_nothing(self):
+        from odplab import cli  # pylint: disable=import-outside-toplevel
+        with mock.patch.dict(os.environ, {accel.ENV: "kmv"}), \
+                contextlib.redirect_stderr(io.StringIO()) as err:
+            self.assertEqual(cli.main(["compare", "/nonexistent/a.json",
+                                       "/nonexistent/b.json"]), 2)
+            self.assertIn("no such report", err.getvalue())
+            self.assertEqual(cli.main(["vm", "run", "--", "true"]), 2)
+            self.assertIn("'kmv'", err.getvalue())
 
 
 class GuestCommand(unittest.TestCase):
@@ -282,10 +293,19 @@ class GuestCommand(unittest.TestCase):
         self.assertEqual(cmd[1:5], ["-accel", "kvm", "-cpu", "host"])
         self.assertFalse([a for a in append if a.startswith("tsc")])
 
-    def test_the_guest_is_told_what_it_runs_under(self):
-        env = vm.guest_context_env(accel.Accel("tcg", "qemu64", "test"))
-        self.assertEqual(env, {"IBODP_CONTEXT_ACCELERATOR": "tcg",
-                               "IBODP_CONTEXT_QEMU_CPU": "qemu64"})
+    def test_the_guest_command_exports_what_it_runs_under(self):
+        chosen = accel.Accel("tcg", "qemu64", "test")
+        with tempfile.TemporaryDirectory() as d:
+            vm._write_command(  # pylint: disable=protected-access
+                Path(d), ["perftest"], "/", vm.guest_context_env(chosen))
+            script = (Path(d) / "command.sh").read_text()
+        self.assertIn("export IBODP_CONTEXT_ACCELERATOR=tcg\n", script)
+        self.assertIn("export IBODP_CONTEXT_QEMU_CPU=qemu64\n", script)
+        # reflat (run in the guest) reads them back as perftest does
+        env = {"IBODP_CONTEXT_ACCELERATOR": "tcg", "IBODP_CONTEXT_": "x",
+               "IBODP_CONTEXT_QEMU_CPU": "qemu64", "PATH": "/bin"}
+        self.assertEqual(reflat.context_from_environment(env),
+                         {"accelerator": "tcg", "qemu_cpu": "qemu64"})
 
 
 if __name__ == "__main__":

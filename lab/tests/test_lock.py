@@ -15,7 +15,7 @@ from pathlib import Path
 from unittest import mock
 
 from odplab import kernel
-from odplab.common import file_lock, sha256_file
+from odplab.common import LabError, file_lock, sha256_file
 from odplab.source import SourceTree
 
 SOURCE = SourceTree(repo=Path("/nonexistent"), slug="s", description="d",
@@ -131,6 +131,17 @@ class BuildLock(unittest.TestCase):
         proc.join()
         self.assertEqual(seen, [True], "the second build did not wait")
         self.assertIn("worktree", out.getvalue())
+
+
+class LockErrors(unittest.TestCase):
+    def test_unwritable_lock_directory_names_the_fix(self):
+        with tempfile.TemporaryDirectory() as d:
+            blocker = Path(d) / "locks"
+            blocker.write_text("a file where the directory should be")
+            with self.assertRaises(LabError) as e, \
+                    file_lock(blocker / "x.lock", "a test"):
+                pass
+        self.assertIn("IBODP_CACHE", str(e.exception))
 
 
 if __name__ == "__main__":
