@@ -123,15 +123,17 @@ def file_lock(path, what):
                        "at one this user can write") from None
     with f:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip() or "another odplab"
-            t0 = time.monotonic()
-            info(f"waiting: {path} is held by {holder}; {what} goes on "
-                 "when it is released")
-            _flock_or_fail(f, path)
-            info(f"got {path} after {time.monotonic() - t0:.0f}s of waiting")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another odplab"
+                t0 = time.monotonic()
+                info(f"waiting: {path} is held by {holder}; {what} goes on "
+                     "when it is released")
+                fcntl.flock(f, fcntl.LOCK_EX)
+                info(f"got {path} after {time.monotonic() - t0:.0f}s of "
+                     "waiting")
         except OSError as e:
             raise LabError(f"cannot lock {path} ({e}): put IBODP_CACHE on a "
                            "local filesystem that supports flock") from None
@@ -146,10 +148,3 @@ def file_lock(path, what):
             f.truncate()
             f.flush()
 
-
-def _flock_or_fail(f, path):
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX)
-    except OSError as e:
-        raise LabError(f"cannot lock {path} ({e}): put IBODP_CACHE on a "
-                       "local filesystem that supports flock") from None
