@@ -93,17 +93,47 @@ else
 	say "$ncpu CPU(s): benchmarks share the CPU with rxe's work; latencies step with the 4 ms tick"
 fi
 
+# The virtio-blk disks of vm.py, found by serial.
+disk() {
+	for d in /sys/block/vd*; do
+		[ "$(cat "$d/serial" 2>/dev/null)" = "$1" ] && echo "/dev/${d##*/}" && return
+	done
+}
+
 # A filesystem with real writeback for MAP_SHARED tests (tmpfs and 9p
-# have none): ext4 on the first brd ramdisk.
+# have none): ext4 on its own disk.
 wb=/run/ibodp/ext4
-if [ -b /dev/ram0 ] &&
-	mkfs.ext4 -q -F -m 0 -E lazy_itable_init=1,lazy_journal_init=1 /dev/ram0 >/dev/null 2>&1 &&
-	mkdir -p $wb && mount -t ext4 /dev/ram0 $wb; then
+dev=$(disk ibodp-ext4)
+if [ -n "$dev" ] &&
+	mkfs.ext4 -q -F -m 0 -E lazy_itable_init=1,lazy_journal_init=1 "$dev" >/dev/null 2>&1 &&
+	mkdir -p $wb && mount -t ext4 "$dev" $wb; then
 	chmod 1777 $wb
 	export IBODP_WRITEBACK_DIR=$wb
+	say "writeback filesystem: ext4 on $dev at $wb"
 else
-	say "no writeback filesystem (brd or mkfs.ext4 missing): msync tests will skip"
+	say "no writeback filesystem (no disk ibodp-ext4, or mkfs.ext4 failed): msync tests will skip"
 fi
+
+# Swap on its own disk: a virtio-blk device goes through the swap cache on
+# swap-in, as a disk or SSD does (zram would not).
+dev=$(disk ibodp-swap)
+if [ -n "$dev" ] && mkswap -q "$dev" >/dev/null 2>&1 && swapon "$dev"; then
+	export IBODP_SWAP_DEVICE="$dev"
+	say "swap on $dev: $(awk '/SwapTotal/ {print $2 " kB"}' /proc/meminfo)"
+else
+	say "no swap (no disk ibodp-swap, or mkswap/swapon failed): swap tests will skip"
+fi
+
+# cgroup v2 with the memory controller, for tests that make one process
+# reclaim (memory.reclaim, memory.max).
+mkdir -p /sys/fs/cgroup
+if mount -t cgroup2 cgroup2 /sys/fs/cgroup &&
+	echo +memory > /sys/fs/cgroup/cgroup.subtree_control; then
+	export IBODP_CGROUP_ROOT=/sys/fs/cgroup
+else
+	say "no cgroup v2 memory controller: cgroup reclaim tests will skip"
+fi
+say "NUMA nodes online: $(cat /sys/devices/system/node/online 2>/dev/null || echo none)"
 
 say "running $out/command.sh"
 echo "ibodp-guest: ===== command start =====" > /dev/console

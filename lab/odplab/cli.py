@@ -60,7 +60,15 @@ def cmd_test(args):
     src = _source(args)
     variants = (kernel.COMPARED if args.variant == "all" else
                 [args.variant])
-    return testcmd.run_all(src, variants, selftests=not args.no_selftests)
+    if "vanilla" in variants:
+        raise LabError("--variant vanilla: the vanilla kernel only runs the "
+                       "reproducers of the base-patches/ bugs, which "
+                       "`odplab test` runs unless --no-reproducers; to run "
+                       "other tests on it use `odplab vm run --variant "
+                       "vanilla -- CMD`")
+    return testcmd.run_all(src, variants, selftests=not args.no_selftests,
+                           reproducers=args.variant == "all"
+                           and not args.no_reproducers)
 
 
 def _preset(args):
@@ -206,6 +214,9 @@ def parser():
                    choices=[*kernel.VARIANTS, "all"])
     t.add_argument("--no-selftests", action="store_true",
                    help="skip the VM runner's own checks (boots 4 guests)")
+    t.add_argument("--no-reproducers", action="store_true",
+                   help="skip the vanilla kernel's run of the reproducers "
+                   "of the base-patches/ bugs (runs with --variant all)")
     t.set_defaults(func=cmd_test)
     return p
 

@@ -18,6 +18,8 @@ PACKAGES = [
     "cmake", "g++", "pkg-config", "libibverbs-dev", "librdmacm-dev",
     "libgflags-dev", "libgoogle-glog-dev", "nlohmann-json3-dev",
     "libgtest-dev", "libgmock-dev", "clang-format", "clang-tidy",
+    # move_pages() and migrate_pages() for the memory-mover tests
+    "libnuma-dev",
     # RDMA userspace: providers (librxe), tools, the field's reference tests
     "rdma-core", "ibverbs-providers", "ibverbs-utils", "perftest",
     "python3-pyverbs",

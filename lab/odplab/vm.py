@@ -9,13 +9,15 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from . import accel, splat
-from .common import PROJECT_ROOT, LabError, info, step, tail_file
+from .common import (PROJECT_ROOT, LabError, cache_dir, info, step,
+                     tail_file)
 
 INIT = PROJECT_ROOT / "lab" / "guest" / "init.sh"
 TSC_KHZ_TOOL = PROJECT_ROOT / "build" / "tools" / "ibodp_tsc_khz"
@@ -24,8 +26,16 @@ END_MARK = "ibodp-guest: ===== command end"
 # Environment passed through to the guest command.
 PASS_ENV_PREFIXES = ("IBODP_", "GTEST_", "GLOG_")
 
-# Size of the guest's ramdisk for the writeback filesystem, KiB.
-WRITEBACK_DISK_KIB = 1200 * 1024
+# The guest's virtio-blk disks: sparse raw files on the host that live as
+# long as one boot. init.sh finds each by its serial: the swap disk, and
+# the ext4 filesystem with real writeback (room for the msync event's
+# backing file of a 1 GiB MR). Sizes in MiB.
+DISKS = (("ibodp-swap", 2048), ("ibodp-ext4", 2048))
+# Two memory nodes for migration tests. The guest has no ACPI, so QEMU's
+# -numa nodes would reach it in no table: the kernel splits its memory
+# itself (CONFIG_NUMA_EMU). NUMA balancing stays off unless a test turns it
+# on: its hinting faults would invalidate every ODP MR now and then.
+NUMA_APPEND = ["numa=fake=2", "numa_balancing=disable"]
 
 EXIT_SPLAT = 3
 EXIT_TIMEOUT = 124
@@ -150,16 +160,36 @@ def _host_tmp_paths(argv):
     return dirs
 
 
-def qemu_command(kernel, out_dir, variant, keep, opts, chosen):
+def make_disks(directory):
+    """The DISKS as sparse files in `directory`, as (serial, path)."""
+    made = []
+    for serial, mib in DISKS:
+        path = Path(directory) / f"{serial}.raw"
+        with open(path, "wb") as f:
+            f.truncate(mib << 20)
+        made.append((serial, path))
+    return made
+
+
+def _disk_args(disks):
+    args = []
+    for serial, path in disks:
+        _check_path(path, "disk image")
+        # cache=unsafe: the images die with the guest, so flushes need not
+        # reach the host's disk.
+        args += ["-drive", f"if=none,id={serial},file={path},format=raw,"
+                 "cache=unsafe",
+                 "-device", f"virtio-blk-pci,drive={serial},serial={serial}"]
+    return args
+
+
+def qemu_command(kernel, out_dir, variant, keep, opts, chosen, disks=()):
     append = [
         "console=ttyS0", "root=rootfs", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=262144", "ro",
         f"init={INIT}", "reboot=t", "panic=-1",
         "sysctl.kernel.hung_task_timeout_secs=60", *_clock_args(chosen),
-        # The ext4 writeback filesystem of the guest (init.sh) on brd: room
-        # for the msync event's backing file of a 1 GiB MR. brd allocates
-        # its pages as they are written.
-        f"brd.rd_size={WRITEBACK_DISK_KIB}",
+        *NUMA_APPEND,
         f"ibodp.out={out_dir}", f"ibodp.variant={variant}",
         f"ibodp.keep={','.join(keep)}", *opts.extra_append,
     ]
@@ -178,6 +208,7 @@ def qemu_command(kernel, out_dir, variant, keep, opts, chosen):
         "-fsdev", f"local,id=out,path={out_dir},security_model=none,"
         "multidevs=remap",
         "-device", "virtio-9p-pci,fsdev=out,mount_tag=ibodp_out",
+        *_disk_args(disks),
     ]
 
 
@@ -239,7 +270,15 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
                    {**guest_context_env(chosen), **opts.env})
     for stale in ("status", "dmesg.txt", "setup-error", "console.log"):
         (out_dir / stale).unlink(missing_ok=True)
-    cmd = qemu_command(kernel, out_dir, variant, keep, opts, chosen)
+    disk_root = cache_dir() / "disks"
+    disk_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=disk_root) as disk_dir:
+        cmd = qemu_command(kernel, out_dir, variant, keep, opts, chosen,
+                           make_disks(disk_dir))
+        return _boot(cmd, kernel, argv, variant, out_dir, opts, chosen)
+
+
+def _boot(cmd, kernel, argv, variant, out_dir, opts, chosen):
     (out_dir / "qemu-command.txt").write_text(shlex.join(cmd) + "\n")
     _write_vm_record(out_dir, kernel, variant, argv, chosen, cmd)
     step(f"booting {kernel.manifest.get('kernelrelease', '?')} ({variant}) "

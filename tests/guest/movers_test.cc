@@ -1,0 +1,429 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// ODP MRs while the kernel moves their pages by itself: page-out to swap,
+// reclaim by a memory cgroup, NUMA migration, THP collapse and split, KSM
+// merging. After each move the device must read the bytes the CPU sees and
+// its writes must reach the memory the CPU sees, and stay there when the
+// kernel moves the pages again. The lab guest has a swap disk, two NUMA
+// nodes and cgroup v2 (lab/guest/init.sh); a mover that is missing skips
+// with the reason.
+//
+// One scenario per test. The remote range is an ODP MR that QP a reads and
+// writes through QP b, one page per operation; the local buffer is pinned.
+#include "ibodp/movers.h"
+
+#include <gtest/gtest.h>
+#include <numa.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <span>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ibodp/error.h"
+#include "ibodp/mapping.h"
+#include "ibodp/pattern.h"
+#include "ibodp/verbs.h"
+#include "odp_fixture.h"
+
+namespace ibodp::guest {
+namespace {
+
+constexpr size_t kHuge = size_t{2} << 20;
+constexpr uint64_t kCpuSeed = 1;
+constexpr uint64_t kDeviceSeed = 2;
+constexpr std::chrono::seconds kBalancing{60};
+
+// Skip the test with the mover's reason when the kernel or machine lacks
+// what it needs.
+#define IBODP_REQUIRE(call)                 \
+  try {                                     \
+    call;                                   \
+  } catch (const ::ibodp::Unsupported& e) { \
+    GTEST_SKIP() << e.what();               \
+  }
+
+// A 2 MiB aligned anonymous range of `bytes`, inside a larger mapping.
+class AlignedRange {
+ public:
+  explicit AlignedRange(size_t bytes)
+      : area_(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+        bytes_(bytes) {
+    const auto start = reinterpret_cast<uintptr_t>(area_.data());
+    data_ = area_.data() + (((start + kHuge - 1) & ~(kHuge - 1)) - start);
+  }
+  std::span<uint8_t> bytes() const { return {data_, bytes_}; }
+
+ private:
+  Mapping area_;
+  size_t bytes_;
+  uint8_t* data_ = nullptr;
+};
+
+// Base pages of `range` whose first `span` bytes, as the CPU reads them,
+// are not those of `seed`.
+size_t PagesNotHolding(std::span<const uint8_t> range, uint64_t seed,
+                       size_t span) {
+  size_t bad = 0;
+  for (size_t off = 0; off < range.size(); off += PageSize()) {
+    for (size_t i = 0; i < span; ++i) {
+      if (range[off + i] != PatternByte(seed, off + i)) {
+        ++bad;
+        break;
+      }
+    }
+  }
+  return bad;
+}
+
+// A CPU read of every page: swaps the pages in without dirtying them.
+void CpuReadEveryPage(std::span<const uint8_t> range) {
+  for (size_t off = 0; off < range.size(); off += PageSize()) {
+    // A volatile read is never optimised away.
+    static_cast<void>(
+        *static_cast<const volatile uint8_t*>(range.data() + off));
+  }
+}
+
+// kB of `field` in the /proc/self/smaps entry that contains `addr`.
+uint64_t SmapsKb(const void* addr, const std::string& field) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto a = reinterpret_cast<uintptr_t>(addr);
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    uintptr_t lo = 0;
+    uintptr_t hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = a >= lo && a < hi;
+      continue;
+    }
+    if (inside && line.rfind(field + ":", 0) == 0) {
+      return std::stoull(line.substr(field.size() + 1));
+    }
+  }
+  return 0;
+}
+
+class Movers : public LoopbackFixture {
+ protected:
+  static constexpr size_t kPages = 16;
+
+  void SetUp() override {
+    LoopbackFixture::SetUp();
+    if (IsSkipped()) {
+      return;
+    }
+    local_ = std::make_unique<Mapping>(Mapping::Anonymous(kHuge));
+    local_mr_ = RegisterMr(pd_.get(), local_->data(), kHuge, kFullAccess,
+                           Registration::kPinned);
+  }
+
+  // The remote range: CPU-written with kCpuSeed, an ODP MR over it, and a
+  // device READ that maps every page in the MR.
+  void UseRemote(std::span<uint8_t> range) {
+    remote_ = range;
+    FillPattern(remote_, kCpuSeed);
+    remote_mr_ = RegisterMr(pd_.get(), remote_.data(), remote_.size(),
+                            kFullAccess, Registration::kOdp);
+    ExpectDeviceReads(kCpuSeed);
+  }
+  std::span<uint8_t> NewRemote(size_t bytes = kPages * PageSize()) {
+    owned_ = std::make_unique<Mapping>(Mapping::Anonymous(bytes));
+    return owned_->bytes();
+  }
+
+  // One page-aligned RDMA operation of span_ bytes per page of the remote
+  // range.
+  ibv_wc_status OpPerPage(ibv_wr_opcode opcode) {
+    for (size_t off = 0; off < remote_.size(); off += PageSize()) {
+      const ibv_sge sge{reinterpret_cast<uint64_t>(local_->data() + off),
+                        static_cast<uint32_t>(span_), local_mr_->lkey};
+      const ibv_wc wc = RdmaOp(
+          opcode, sge,
+          {reinterpret_cast<uint64_t>(remote_.data() + off), remote_mr_->rkey},
+          /*wr_id=*/off);
+      if (wc.status != IBV_WC_SUCCESS) {
+        return wc.status;
+      }
+    }
+    return IBV_WC_SUCCESS;
+  }
+
+  // From here on each operation moves one packet, the first MTU bytes of
+  // its page: the reproducers of base-patches/ bugs must fail on the
+  // vanilla kernel for their own bug, not for its copy bug (base-patches/
+  // 0001), which corrupts every packet that does not start a page.
+  void OnePacketPerPage() {
+    span_ = std::min(PageSize(), size_t{128} << pair_->port().active_mtu);
+  }
+
+  size_t PagesNotHolding(std::span<const uint8_t> range, uint64_t seed) const {
+    return guest::PagesNotHolding(range, seed, span_);
+  }
+
+  // A device READ of the remote range returns `seed`'s bytes.
+  void ExpectDeviceReads(uint64_t seed) {
+    const std::span<uint8_t> dst = local_->bytes().first(remote_.size());
+    std::fill(dst.begin(), dst.end(), 0);
+    ASSERT_EQ(OpPerPage(IBV_WR_RDMA_READ), IBV_WC_SUCCESS);
+    EXPECT_EQ(PagesNotHolding(dst, seed), 0U)
+        << "pages of " << remote_.size() / PageSize()
+        << " that the device read wrong";
+  }
+
+  // A device WRITE of `seed`'s bytes over the remote range.
+  void DeviceWrite(uint64_t seed) {
+    FillPattern(local_->bytes().first(remote_.size()), seed);
+    ASSERT_EQ(OpPerPage(IBV_WR_RDMA_WRITE), IBV_WC_SUCCESS);
+  }
+
+  void ExpectCpuSees(uint64_t seed, const std::string& when) {
+    EXPECT_EQ(PagesNotHolding(remote_, seed), 0U)
+        << "pages of " << remote_.size() / PageSize()
+        << " without the expected bytes " << when;
+  }
+
+  // Page out the remote range; every page must be in swap afterwards.
+  void PageOutAll() {
+    PageOut(remote_);
+    const PageCounts c = CountPages(remote_);
+    ASSERT_EQ(c.swapped, remote_.size() / PageSize())
+        << "MADV_PAGEOUT left " << c.present << " pages resident";
+  }
+
+  std::unique_ptr<Mapping> local_;
+  MemoryRegion local_mr_;
+  std::unique_ptr<Mapping> owned_;
+  std::span<uint8_t> remote_;
+  MemoryRegion remote_mr_;
+  size_t span_ = PageSize();
+};
+
+using Swap = Movers;
+
+TEST_F(Swap, DeviceReadOfSwappedOutPagesReturnsTheirBytes) {
+  IBODP_REQUIRE(RequireSwap());
+  UseRemote(NewRemote());
+  PageOutAll();
+  ExpectDeviceReads(kCpuSeed);
+}
+
+TEST_F(Swap, DeviceWriteToSwappedOutPagesIsSeenByTheCpu) {
+  IBODP_REQUIRE(RequireSwap());
+  UseRemote(NewRemote());
+  PageOutAll();
+  DeviceWrite(kDeviceSeed);
+  ExpectCpuSees(kDeviceSeed, "after the device wrote swapped-out pages");
+}
+
+// Issue (b): a page swapped back in by a read is mapped writable but clean
+// and stays in the swap cache; a device write needs no fault then, so
+// unless the invalidation that drops it marks it dirty, the next page-out
+// discards the device's bytes and swap-in brings the old ones back.
+TEST_F(Swap, DeviceWriteAfterSwapInSurvivesTheNextPageOut) {
+  IBODP_REQUIRE(RequireSwap());
+  OnePacketPerPage();
+  UseRemote(NewRemote());
+  PageOutAll();
+  CpuReadEveryPage(remote_);
+  DeviceWrite(kDeviceSeed);
+  PageOutAll();
+  const size_t lost = PagesNotHolding(remote_, kDeviceSeed);
+  EXPECT_EQ(lost, 0U) << lost << " of " << kPages
+                      << " pages lost the device's write across a page-out; "
+                      << kPages - PagesNotHolding(remote_, kCpuSeed)
+                      << " came back from swap with the bytes from before it";
+}
+
+TEST_F(Swap, CgroupReclaimKeepsADeviceWriteToASwappedInPage) {
+  IBODP_REQUIRE(RequireSwap());
+  OnePacketPerPage();
+  std::unique_ptr<MemoryCgroup> cgroup;
+  IBODP_REQUIRE(cgroup = std::make_unique<MemoryCgroup>());
+  // Charged to the group: allocated after joining it.
+  UseRemote(NewRemote());
+  cgroup->Reclaim(size_t{256} << 20);
+  ASSERT_EQ(CountPages(remote_).swapped, kPages)
+      << "memory.reclaim did not swap the MR's pages out";
+  ExpectDeviceReads(kCpuSeed);  // swaps them in, clean
+  DeviceWrite(kDeviceSeed);
+  cgroup->Reclaim(size_t{256} << 20);
+  ASSERT_EQ(CountPages(remote_).swapped, kPages)
+      << "memory.reclaim did not swap the MR's pages out again";
+  ExpectCpuSees(kDeviceSeed, "after reclaim of the device-written pages");
+  ExpectDeviceReads(kDeviceSeed);
+}
+
+using Numa = Movers;
+
+TEST_F(Numa, MovePagesToTheOtherNodeAndBack) {
+  std::vector<int> nodes;
+  IBODP_REQUIRE(nodes = RequireNumaNodes());
+  UseRemote(NewRemote());
+  const int home = NodesOf(remote_).front();
+  const int other = home == nodes[0] ? nodes[1] : nodes[0];
+  MovePages(remote_, other);
+  ExpectDeviceReads(kCpuSeed);
+  DeviceWrite(kDeviceSeed);
+  ExpectCpuSees(kDeviceSeed, "after the device wrote migrated pages");
+  MovePages(remote_, home);
+  ExpectCpuSees(kDeviceSeed, "after migrating them back");
+  ExpectDeviceReads(kDeviceSeed);
+}
+
+TEST_F(Numa, MigratePagesOfTheProcess) {
+  std::vector<int> nodes;
+  IBODP_REQUIRE(nodes = RequireNumaNodes());
+  UseRemote(NewRemote());
+  MovePages(remote_, nodes[0]);
+  ExpectDeviceReads(kCpuSeed);
+  MigrateProcessPages(nodes[0], nodes[1]);
+  for (const int node : NodesOf(remote_)) {
+    ASSERT_EQ(node, nodes[1]) << "migrate_pages left a page behind";
+  }
+  ExpectDeviceReads(kCpuSeed);
+  DeviceWrite(kDeviceSeed);
+  ExpectCpuSees(kDeviceSeed, "after the device wrote migrated pages");
+}
+
+// Writes a /proc/sys knob for the test's lifetime.
+class ProcSysKnob {
+ public:
+  ProcSysKnob(std::string path, const std::string& value)
+      : path_(std::move(path)) {
+    std::ifstream in(path_);
+    std::getline(in, old_);
+    Write(value);
+  }
+  ProcSysKnob(const ProcSysKnob&) = delete;
+  ProcSysKnob& operator=(const ProcSysKnob&) = delete;
+  ~ProcSysKnob() { Write(old_); }
+
+ private:
+  void Write(const std::string& value) const {
+    std::ofstream out(path_);
+    out << value << "\n";
+    out.flush();
+    EXPECT_TRUE(out.good()) << "cannot write " << value << " to " << path_;
+  }
+  std::string path_;
+  std::string old_;
+};
+
+// Runs the calling thread on one CPU for the object's lifetime.
+class PinnedToCpu {
+ public:
+  explicit PinnedToCpu(int cpu) {
+    EXPECT_EQ(sched_getaffinity(0, sizeof(old_), &old_), 0);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    EXPECT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  }
+  PinnedToCpu(const PinnedToCpu&) = delete;
+  PinnedToCpu& operator=(const PinnedToCpu&) = delete;
+  ~PinnedToCpu() { sched_setaffinity(0, sizeof(old_), &old_); }
+
+ private:
+  cpu_set_t old_{};
+};
+
+// NUMA balancing unmaps the pages for hinting faults (PROT_NONE, an
+// MMU_NOTIFY_PROTECTION_VMA invalidation) and migrates those that the CPU
+// keeps touching from the other node.
+TEST_F(Numa, BalancingMovesPagesToTheNodeThatTouchesThem) {
+  std::vector<int> nodes;
+  IBODP_REQUIRE(nodes = RequireNumaNodes());
+  const PinnedToCpu pinned(0);
+  const int home = numa_node_of_cpu(0);
+  const int other = home == nodes[0] ? nodes[1] : nodes[0];
+  UseRemote(NewRemote());
+  MovePages(remote_, other);
+  {
+    const ProcSysKnob balancing("/proc/sys/kernel/numa_balancing", "1");
+    const auto deadline = std::chrono::steady_clock::now() + kBalancing;
+    size_t moved = 0;
+    while (moved < kPages && std::chrono::steady_clock::now() < deadline) {
+      CpuReadEveryPage(remote_);
+      const std::vector<int> where = NodesOf(remote_);
+      moved = static_cast<size_t>(std::count(where.begin(), where.end(), home));
+    }
+    ASSERT_EQ(moved, kPages) << "NUMA balancing moved " << moved << " of "
+                             << kPages << " pages to node " << home
+                             << " within " << kBalancing.count() << " s";
+  }
+  ExpectDeviceReads(kCpuSeed);
+  DeviceWrite(kDeviceSeed);
+  ExpectCpuSees(kDeviceSeed, "after the device wrote balanced pages");
+}
+
+using HugePages = Movers;
+
+TEST_F(HugePages, CollapseIntoATransparentHugePage) {
+  AlignedRange range(kHuge);
+  ASSERT_EQ(madvise(range.bytes().data(), kHuge, MADV_NOHUGEPAGE), 0);
+  UseRemote(range.bytes());
+  ASSERT_EQ(SmapsKb(remote_.data(), "AnonHugePages"), 0U);
+  ASSERT_EQ(madvise(remote_.data(), kHuge, MADV_HUGEPAGE), 0);
+  IBODP_REQUIRE(CollapseHugePage(remote_));
+  ASSERT_EQ(SmapsKb(remote_.data(), "AnonHugePages"), kHuge / 1024)
+      << "MADV_COLLAPSE left the range in small pages";
+  ExpectDeviceReads(kCpuSeed);
+  DeviceWrite(kDeviceSeed);
+  ExpectCpuSees(kDeviceSeed, "after the device wrote the collapsed page");
+}
+
+TEST_F(HugePages, SplitATransparentHugePage) {
+  AlignedRange range(kHuge);
+  ASSERT_EQ(madvise(range.bytes().data(), kHuge, MADV_HUGEPAGE), 0);
+  FillPattern(range.bytes(), kCpuSeed);
+  IBODP_REQUIRE(CollapseHugePage(range.bytes()));
+  UseRemote(range.bytes());
+  ASSERT_NE(KernelPageFlags(remote_.data()) & kPageFlagThp, 0U);
+  IBODP_REQUIRE(SplitHugePages(remote_));
+  ASSERT_EQ(SmapsKb(remote_.data(), "AnonHugePages"), 0U)
+      << "split_huge_pages left the huge page whole";
+  ExpectDeviceReads(kCpuSeed);
+  DeviceWrite(kDeviceSeed);
+  ExpectCpuSees(kDeviceSeed, "after the device wrote the split pages");
+}
+
+using Ksm = Movers;
+
+// KSM write-protects and replaces the MR's pages with shared ones; a device
+// write must break the sharing, as a CPU write would, and leave the twin
+// that shared the pages as it was.
+TEST_F(Ksm, DeviceWriteToMergedPagesLeavesTheTwinAlone) {
+  std::span<uint8_t> remote = NewRemote();
+  Mapping twin = Mapping::Anonymous(remote.size());
+  FillPattern(twin.bytes(), kCpuSeed);
+  UseRemote(remote);
+  ASSERT_EQ(madvise(remote_.data(), remote_.size(), MADV_MERGEABLE), 0);
+  ASSERT_EQ(madvise(twin.data(), twin.size(), MADV_MERGEABLE), 0);
+  IBODP_REQUIRE(KsmMerge(remote_, std::chrono::seconds(60)));
+  ExpectDeviceReads(kCpuSeed);
+  DeviceWrite(kDeviceSeed);
+  ExpectCpuSees(kDeviceSeed, "after the device wrote merged pages");
+  EXPECT_EQ(guest::PagesNotHolding(twin.bytes(), kCpuSeed, PageSize()), 0U)
+      << "the device's write reached the KSM twin of the MR's pages";
+  EXPECT_EQ(KernelPageFlags(remote_.data()) & kPageFlagKsm, 0U)
+      << "the written page is still a KSM page";
+}
+
+}  // namespace
+}  // namespace ibodp::guest

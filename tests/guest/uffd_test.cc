@@ -1,0 +1,239 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// A device write into an ODP MR page that userfaultfd has write-protected,
+// with no thread serving the userfaultfd (issue (c) of "Memory that
+// moves"). A CPU write there would wait for the handler; the device's
+// fault runs in the driver's worker, on behalf of a remote peer, and must
+// not wait for a user-space handler that may never come (or may be this
+// very process, blocked tearing the QP down). It must complete with a
+// remote access error, leave the page alone, and let the process tear
+// down and exit.
+//
+// The scenario runs in a child process so that a kernel that wedges the
+// QP cannot wedge the test: the child lifts the write protection once the
+// write completes, or from a watchdog thread after kWatchdog, which wakes
+// any fault that waits for it; the parent gives the child kChildDeadline
+// in all.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "ibodp/caps.h"
+#include "ibodp/device.h"
+#include "ibodp/error.h"
+#include "ibodp/loopback.h"
+#include "ibodp/mapping.h"
+#include "ibodp/pattern.h"
+#include "ibodp/verbs.h"
+#include "ibodp/work.h"
+#include "odp_fixture.h"
+
+namespace ibodp::guest {
+namespace {
+
+constexpr size_t kPages = 4;
+constexpr std::chrono::seconds kWatchdog{20};
+constexpr std::chrono::seconds kChildDeadline{90};
+constexpr std::chrono::milliseconds kPollTimeout{40000};
+
+// What the child reports through its pipe.
+struct Outcome {
+  int stage = 0;  // 0: set-up failed (see error); 1: write completed
+  int wc_status = -1;
+  double seconds = 0;
+  bool watchdog_fired = false;
+  bool page_unchanged = false;
+  bool skipped = false;
+  char error[240] = {};
+};
+
+void SetError(Outcome* out, const std::string& what) {
+  std::snprintf(out->error, sizeof(out->error), "%s", what.c_str());
+}
+
+class Userfaultfd {
+ public:
+  Userfaultfd() {
+    fd_ = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+    if (fd_ < 0) {
+      if (errno == ENOSYS || errno == EPERM) {
+        throw Unsupported(ErrnoMessage(
+            "userfaultfd (needs CONFIG_USERFAULTFD and root)", errno));
+      }
+      ThrowErrno("userfaultfd", errno);
+    }
+    uffdio_api api{};
+    api.api = UFFD_API;
+    api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+    if (ioctl(fd_, UFFDIO_API, &api) != 0) {
+      throw Unsupported(
+          ErrnoMessage("UFFDIO_API with UFFD_FEATURE_PAGEFAULT_FLAG_WP (needs "
+                       "CONFIG_HAVE_ARCH_USERFAULTFD_WP)",
+                       errno));
+    }
+  }
+  Userfaultfd(const Userfaultfd&) = delete;
+  Userfaultfd& operator=(const Userfaultfd&) = delete;
+  ~Userfaultfd() { close(fd_); }
+
+  void RegisterWriteProtect(void* addr, size_t len) const {
+    uffdio_register reg{};
+    reg.range = {reinterpret_cast<uint64_t>(addr), len};
+    reg.mode = UFFDIO_REGISTER_MODE_WP;
+    if (ioctl(fd_, UFFDIO_REGISTER, &reg) != 0) {
+      ThrowErrno("UFFDIO_REGISTER (MODE_WP)", errno);
+    }
+  }
+
+  // Write-protects the range, or lifts the protection and wakes whoever
+  // waits on it.
+  void WriteProtect(void* addr, size_t len, bool protect) const {
+    uffdio_writeprotect wp{};
+    wp.range = {reinterpret_cast<uint64_t>(addr), len};
+    wp.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
+    if (ioctl(fd_, UFFDIO_WRITEPROTECT, &wp) != 0) {
+      ThrowErrno("UFFDIO_WRITEPROTECT", errno);
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The child's whole scenario; returns what it saw.
+Outcome RunScenario() {
+  Outcome out;
+  try {
+    auto dev = std::make_unique<Device>(DeviceName());
+    RequireOdp(QueryOdpCaps(*dev), Transport::kRc, IBV_ODP_SUPPORT_WRITE,
+               dev->name());
+    const size_t bytes = kPages * PageSize();
+    ProtectionDomain pd = AllocPd(*dev);
+    auto pair =
+        std::make_unique<LoopbackRcPair>(*dev, pd.get(), LoopbackOptions{});
+    Mapping local = Mapping::Anonymous(bytes);
+    Mapping remote = Mapping::Anonymous(bytes);
+    MemoryRegion local_mr = RegisterMr(pd.get(), local.data(), bytes,
+                                       kFullAccess, Registration::kPinned);
+    MemoryRegion remote_mr = RegisterMr(pd.get(), remote.data(), bytes,
+                                        kFullAccess, Registration::kOdp);
+    FillPattern(remote.bytes(), 1);
+    const Userfaultfd uffd;
+    uffd.RegisterWriteProtect(remote.data(), bytes);
+    const ibv_sge sge{reinterpret_cast<uint64_t>(local.data()),
+                      static_cast<uint32_t>(PageSize()), local_mr->lkey};
+    const RemoteBuffer target{reinterpret_cast<uint64_t>(remote.data()),
+                              remote_mr->rkey};
+    // Warm: the page is in the MR with write access before it is
+    // protected, so the write-protect must take that access away.
+    FillPattern(local.bytes(), 1);
+    PostRdma(pair->a(), IBV_WR_RDMA_WRITE, sge, target, 1);
+    if (PollOne(pair->cq(), std::chrono::seconds(10)).status !=
+        IBV_WC_SUCCESS) {
+      SetError(&out, "the warm-up RDMA WRITE failed");
+      return out;
+    }
+    uffd.WriteProtect(remote.data(), bytes, true);
+
+    std::atomic<bool> done{false};
+    std::atomic<bool> fired{false};
+    std::thread watchdog([&] {
+      const auto until = std::chrono::steady_clock::now() + kWatchdog;
+      while (!done && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (!done) {
+        fired = true;
+        uffd.WriteProtect(remote.data(), bytes, false);
+      }
+    });
+    FillPattern(local.bytes(), 2);
+    const auto t0 = std::chrono::steady_clock::now();
+    PostRdma(pair->a(), IBV_WR_RDMA_WRITE, sge, target, 2);
+    const ibv_wc wc = PollOne(pair->cq(), kPollTimeout);
+    out.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    done = true;
+    watchdog.join();
+    // Lift the protection before teardown, whatever happened: a fault that
+    // still waits on the userfaultfd would wedge the QP's destruction.
+    if (!fired) {
+      uffd.WriteProtect(remote.data(), bytes, false);
+    }
+    out.stage = 1;
+    out.wc_status = wc.status;
+    out.watchdog_fired = fired;
+    out.page_unchanged = !FirstMismatch(remote.bytes(), 1).has_value();
+    // Teardown (QPs, MRs, PD) runs here, before the child reports.
+  } catch (const Unsupported& e) {
+    out.skipped = true;
+    SetError(&out, e.what());
+  } catch (const std::exception& e) {
+    SetError(&out, e.what());
+  }
+  return out;
+}
+
+TEST(Uffd, DeviceWriteToAWriteProtectedPageIsARemoteAccessError) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    const Outcome out = RunScenario();
+    const ssize_t n = write(fds[1], &out, sizeof(out));
+    _exit(n == static_cast<ssize_t>(sizeof(out)) ? 0 : 1);
+  }
+  close(fds[1]);
+  Outcome out;
+  pollfd p{fds[0], POLLIN, 0};
+  const int ready =
+      poll(&p, 1,
+           static_cast<int>(std::chrono::milliseconds(kChildDeadline).count()));
+  const bool reported = ready == 1 && read(fds[0], &out, sizeof(out)) ==
+                                          static_cast<ssize_t>(sizeof(out));
+  close(fds[0]);
+  if (!reported) {
+    kill(pid, SIGKILL);
+    FAIL() << "the child did not finish the write and its teardown within "
+           << kChildDeadline.count()
+           << " s: the QP or the process is wedged (see the kernel log)";
+  }
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  if (out.skipped) {
+    GTEST_SKIP() << out.error;
+  }
+  ASSERT_EQ(out.stage, 1) << out.error;
+  EXPECT_EQ(out.wc_status, IBV_WC_REM_ACCESS_ERR)
+      << "the RDMA WRITE completed with "
+      << ibv_wc_status_str(static_cast<ibv_wc_status>(out.wc_status))
+      << " after " << out.seconds << " s";
+  EXPECT_FALSE(out.watchdog_fired)
+      << "the write waited for the userfaultfd until the watchdog lifted "
+         "the protection after "
+      << kWatchdog.count() << " s";
+  EXPECT_TRUE(out.page_unchanged)
+      << "the device wrote into a write-protected page";
+}
+
+}  // namespace
+}  // namespace ibodp::guest
