@@ -15,8 +15,10 @@
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ibodp/error.h"
+#include "ibodp/movers.h"
 #include "ibodp/softdirty.h"
 
 namespace ibodp {
@@ -236,6 +238,46 @@ void Msync(const EventTarget& t) {
   Check(msync(t.addr, t.length, MS_SYNC), "msync(MS_SYNC)");
 }
 
+// MADV_PAGEOUT: the range's pages go to swap (reclaim's CLEAR from
+// try_to_unmap_one()), and come back on the next access. Without swap the
+// kernel would keep anonymous pages and invalidate nothing.
+class PageOutEvent : public MemoryEvent {
+ public:
+  std::string_view Name() const override { return "pageout"; }
+  std::string_view NotifierEvent() const override { return "MMU_NOTIFY_CLEAR"; }
+  bool WriteProtectOnly() const override { return false; }
+  std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    if (!swap_checked_) {
+      RequireSwap();
+      swap_checked_ = true;
+    }
+    return Timed([&] { PageOut({t.addr, t.length}); });
+  }
+
+ private:
+  bool swap_checked_ = false;
+};
+
+// move_pages() of the range to another NUMA node, a different one each
+// time (try_to_migrate_one()'s CLEAR).
+class Migrate : public MemoryEvent {
+ public:
+  std::string_view Name() const override { return "migrate"; }
+  std::string_view NotifierEvent() const override { return "MMU_NOTIFY_CLEAR"; }
+  bool WriteProtectOnly() const override { return false; }
+  std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    if (nodes_.empty()) {
+      nodes_ = RequireNumaNodes();
+    }
+    next_ = (next_ + 1) % nodes_.size();
+    return Timed([&] { MovePages({t.addr, t.length}, nodes_[next_]); });
+  }
+
+ private:
+  std::vector<int> nodes_;
+  size_t next_ = 0;
+};
+
 }  // namespace
 
 std::vector<std::string> EventNames() {
@@ -249,7 +291,9 @@ std::vector<std::string> EventNames() {
           "munmap-remap",
           "mremap",
           "uffd-wp",
-          "msync"};
+          "msync",
+          "pageout",
+          "migrate"};
 }
 
 std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
@@ -300,6 +344,12 @@ std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
   if (name == "msync") {
     return std::make_unique<SimpleEvent>("msync", "MMU_NOTIFY_PROTECTION_PAGE",
                                          true, true, Msync);
+  }
+  if (name == "pageout") {
+    return std::make_unique<PageOutEvent>();
+  }
+  if (name == "migrate") {
+    return std::make_unique<Migrate>();
   }
   std::string known;
   for (const auto& n : EventNames()) {

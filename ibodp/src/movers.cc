@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -151,7 +152,7 @@ std::vector<int> NodesOf(std::span<const uint8_t> range) {
   return status;
 }
 
-void MovePages(std::span<uint8_t> range, int node) {
+size_t MovePagesTo(std::span<uint8_t> range, int node) {
   std::vector<void*> pages = PageAddresses(range);
   std::vector<int> nodes(pages.size(), node);
   std::vector<int> status(pages.size(), 0);
@@ -160,12 +161,20 @@ void MovePages(std::span<uint8_t> range, int node) {
   if (left < 0) {
     ThrowErrno("move_pages to node " + std::to_string(node), errno);
   }
-  for (size_t i = 0; i < status.size(); ++i) {
-    if (status[i] != node) {
-      throw Error("move_pages left page " + std::to_string(i) + " of " +
-                  std::to_string(status.size()) + " with status " +
-                  std::to_string(status[i]) + ", not on node " +
-                  std::to_string(node));
+  return static_cast<size_t>(std::count(status.begin(), status.end(), node));
+}
+
+void MovePages(std::span<uint8_t> range, int node) {
+  const size_t moved = MovePagesTo(range, node);
+  if (moved * PageSize() < range.size()) {
+    const std::vector<int> where = NodesOf(range);
+    for (size_t i = 0; i < where.size(); ++i) {
+      if (where[i] != node) {
+        throw Error("move_pages left page " + std::to_string(i) + " of " +
+                    std::to_string(where.size()) + " with status " +
+                    std::to_string(where[i]) + ", not on node " +
+                    std::to_string(node));
+      }
     }
   }
 }

@@ -22,7 +22,7 @@ from .vm import EXIT_GUEST_DIED, EXIT_TIMEOUT, VmOptions, run_in_vm
 # that keeps pages; the others fault every page on both kernels.
 PERF_PAGES = 16
 PERF_KEEP_EVENTS = ("soft-dirty", "mprotect-ro", "fork")
-PERF_DROP_EVENTS = ("madvise-dontneed", "munmap-remap")
+PERF_DROP_EVENTS = ("madvise-dontneed", "munmap-remap", "pageout", "migrate")
 
 
 @dataclass

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "ibodp/error.h"
+#include "ibodp/movers.h"
 #include "ibodp/softdirty.h"
 
 namespace storm {
@@ -46,8 +47,8 @@ void Within(Generation& gen, Fn&& fn) {
 
 const std::vector<std::string>& StormEventNames() {
   static const std::vector<std::string> kNames = {
-      "soft-dirty", "mprotect-ro",      "uffd-wp",      "fork",
-      "fork-alive", "madvise-dontneed", "munmap-remap", "mremap"};
+      "soft-dirty",       "mprotect-ro",  "uffd-wp", "fork",    "fork-alive",
+      "madvise-dontneed", "munmap-remap", "mremap",  "pageout", "migrate"};
   return kNames;
 }
 
@@ -79,6 +80,13 @@ EventThread::EventThread(Shared& shared, uint64_t seed,
   }
   if (events_.empty()) {
     throw ibodp::Error("no storm events given");
+  }
+  // The movers need swap and a second NUMA node: say so before the storm.
+  if (std::find(events_.begin(), events_.end(), "pageout") != events_.end()) {
+    ibodp::RequireSwap();
+  }
+  if (std::find(events_.begin(), events_.end(), "migrate") != events_.end()) {
+    nodes_ = ibodp::RequireNumaNodes();
   }
 }
 
@@ -131,6 +139,15 @@ void EventThread::Apply(const std::string& name) {
     ReplaceMapFixed(Chunk());
   } else if (name == "mremap") {
     ReplaceMremap(Chunk());
+  } else if (name == "pageout") {
+    // The bytes stay: the workers' checks must still see their own.
+    const ibodp::EventTarget t = Chunk();
+    ibodp::PageOut({t.addr, t.length});
+  } else if (name == "migrate") {
+    // Pages the device or a worker holds at the moment may stay behind.
+    const ibodp::EventTarget t = Chunk();
+    next_node_ = (next_node_ + 1) % nodes_.size();
+    ibodp::MovePagesTo({t.addr, t.length}, nodes_[next_node_]);
   }
 }
 

@@ -22,12 +22,14 @@
 namespace storm {
 
 // soft-dirty, mprotect-ro, uffd-wp, fork, fork-alive, madvise-dontneed,
-// munmap-remap, mremap.
+// munmap-remap, mremap, and the kernel moving pages: pageout (to swap) and
+// migrate (to another NUMA node).
 const std::vector<std::string>& StormEventNames();
 
 class EventThread {
  public:
-  // Throws ibodp::Error naming an unknown event.
+  // Throws ibodp::Error naming an unknown event, and ibodp::Unsupported
+  // when pageout has no swap or migrate no second NUMA node.
   EventThread(Shared& shared, uint64_t seed, std::vector<std::string> events);
   EventThread(const EventThread&) = delete;
   EventThread& operator=(const EventThread&) = delete;
@@ -57,6 +59,9 @@ class EventThread {
   // The fork-alive child's copy of the write zone, allocated before fork.
   ibodp::Mapping snapshot_;
   pid_t child_ = 0;
+  // The NUMA nodes migrate moves pages between, and the last one used.
+  std::vector<int> nodes_;
+  size_t next_node_ = 0;
 };
 
 }  // namespace storm

@@ -40,7 +40,7 @@ DEFINE_uint32(ro_pages, 16, "pages of the read-only zone");
 DEFINE_string(events, "",
               "comma-separated storm events (default: all of "
               "soft-dirty,mprotect-ro,uffd-wp,fork,fork-alive,"
-              "madvise-dontneed,munmap-remap,mremap)");
+              "madvise-dontneed,munmap-remap,mremap,pageout,migrate)");
 DEFINE_uint64(timeout_ms, 10000, "completion timeout per operation");
 
 namespace {

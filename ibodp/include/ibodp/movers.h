@@ -53,8 +53,11 @@ std::vector<int> RequireNumaNodes();
 // for a page that is not mapped.
 std::vector<int> NodesOf(std::span<const uint8_t> range);
 
-// move_pages() every page of `range` to `node`; throws unless each page
-// reports that node afterwards.
+// move_pages() every page of `range` to `node`; returns how many report
+// that node afterwards (a page the kernel is busy with may stay).
+size_t MovePagesTo(std::span<uint8_t> range, int node);
+
+// MovePagesTo(), and throws unless every page moved.
 void MovePages(std::span<uint8_t> range, int node);
 
 // migrate_pages() of this process from `from` to `to`: every page of the
