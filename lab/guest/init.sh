@@ -101,27 +101,25 @@ disk() {
 }
 
 # A filesystem with real writeback for MAP_SHARED tests (tmpfs and 9p
-# have none): ext4 on its own disk.
+# have none): ext4 on its own disk, formatted by the host.
 wb=/run/ibodp/ext4
 dev=$(disk ibodp-ext4)
-if [ -n "$dev" ] &&
-	mkfs.ext4 -q -F -m 0 -E lazy_itable_init=1,lazy_journal_init=1 "$dev" >/dev/null 2>&1 &&
-	mkdir -p $wb && mount -t ext4 "$dev" $wb; then
+if [ -n "$dev" ] && mkdir -p $wb && mount -t ext4 "$dev" $wb; then
 	chmod 1777 $wb
 	export IBODP_WRITEBACK_DIR=$wb
 	say "writeback filesystem: ext4 on $dev at $wb"
 else
-	say "no writeback filesystem (no disk ibodp-ext4, or mkfs.ext4 failed): msync tests will skip"
+	say "no writeback filesystem (no disk ibodp-ext4, or it did not mount): msync tests will skip"
 fi
 
-# Swap on its own disk: a virtio-blk device goes through the swap cache on
-# swap-in, as a disk or SSD does (zram would not).
+# Swap on its own disk (mkswap by the host): a virtio-blk device goes
+# through the swap cache on swap-in, as a disk or SSD does (zram would not).
 dev=$(disk ibodp-swap)
-if [ -n "$dev" ] && mkswap -q "$dev" >/dev/null 2>&1 && swapon "$dev"; then
+if [ -n "$dev" ] && swapon "$dev"; then
 	export IBODP_SWAP_DEVICE="$dev"
 	say "swap on $dev: $(awk '/SwapTotal/ {print $2 " kB"}' /proc/meminfo)"
 else
-	say "no swap (no disk ibodp-swap, or mkswap/swapon failed): swap tests will skip"
+	say "no swap (no disk ibodp-swap, or swapon failed): swap tests will skip"
 fi
 
 # cgroup v2 with the memory controller, for tests that make one process

@@ -17,11 +17,20 @@ class Disks(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             disks = vm.make_disks(d)
             self.assertEqual([s for s, _ in disks],
-                             [s for s, _ in vm.DISKS])
-            for (_, path), (_, mib) in zip(disks, vm.DISKS):
+                             [s for s, _, _ in vm.DISKS])
+            for (_, path), (_, mib, _) in zip(disks, vm.DISKS):
                 st = path.stat()
                 self.assertEqual(st.st_size, mib << 20)
-                self.assertLess(st.st_blocks * 512, 1 << 20, path)
+                # Formatted, yet sparse: metadata only.
+                self.assertGreater(st.st_blocks, 0, path)
+                self.assertLess(st.st_blocks * 512, 80 << 20, path)
+            # mkswap's signature ends the first page; ext4's superblock
+            # magic sits 56 bytes into the superblock at 1 KiB.
+            with open(disks[0][1], "rb") as f:
+                self.assertEqual(f.read(4096)[-10:], b"SWAPSPACE2")
+            with open(disks[1][1], "rb") as f:
+                self.assertEqual(f.read(2048)[1024 + 56:1024 + 58],
+                                 b"\x53\xef")
 
     def test_qemu_gets_one_virtio_blk_device_per_disk_named_by_serial(self):
         kern = kernel.Kernel(Path("/k"), {"kernelrelease": "7.3.4"})

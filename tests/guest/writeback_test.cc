@@ -152,42 +152,47 @@ TEST_F(Writeback, DeviceWriteAfterFsyncIsWrittenBackAgain) {
       << "device write after fsync not written back, byte " << *bad;
 }
 
-// Sets a /proc/sys/vm knob for the test's lifetime.
+// Sets a /proc/sys/vm knob, restored at the end of the test.
 class VmSysctl {
  public:
   VmSysctl(const std::string& name, const std::string& value)
       : path_("/proc/sys/vm/" + name) {
     std::ifstream in(path_);
     std::getline(in, old_);
-    Write(value);
+    Set(value);
   }
   VmSysctl(const VmSysctl&) = delete;
   VmSysctl& operator=(const VmSysctl&) = delete;
-  ~VmSysctl() { Write(old_); }
+  ~VmSysctl() { Set(old_); }
 
- private:
-  void Write(const std::string& value) const {
+  void Set(const std::string& value) const {
     std::ofstream out(path_);
     out << value << "\n";
     out.flush();
     EXPECT_TRUE(out.good()) << "cannot write " << value << " to " << path_;
   }
+
+ private:
   std::string path_;
   std::string old_;
 };
 
-// The flusher, not a sync call, writes the page back, with expiry short
-// enough for a test: the device's second write, after the flusher's clean
-// write-protected the page, must reach the disk too. The test waits for
-// the page cache to call the pages clean (/proc/kpageflags) before it
-// reads the disk: an O_DIRECT read would write dirty pages back itself.
+// The flusher, not a sync call, writes the pages back: the device's second
+// write, after the flusher's clean write-protected the pages, must reach
+// the disk too. Periodic writeback is off while the device writes, so that
+// the pages are seen dirty; then expiry is made short and the flusher
+// woken. The test waits for the page cache to call the pages clean
+// (/proc/kpageflags) before it reads the disk: an O_DIRECT read would
+// write dirty pages back itself.
 TEST_F(Writeback, FlusherWritesBackEachDeviceWrite) {
   const VmSysctl expire("dirty_expire_centisecs", "1");
-  const VmSysctl period("dirty_writeback_centisecs", "10");
+  const VmSysctl period("dirty_writeback_centisecs", "0");
   for (const uint64_t seed : {6, 7}) {
+    period.Set("0");
     DeviceWrite(seed);
     ASSERT_EQ(DirtyPages(), kPages)
         << "the device's write did not dirty every page it wrote";
+    period.Set("10");  // wakes the flusher (dirty_writeback_centisecs_handler)
     const auto deadline = std::chrono::steady_clock::now() + kTimeout;
     size_t dirty = DirtyPages();
     while (dirty > 0 && std::chrono::steady_clock::now() < deadline) {
