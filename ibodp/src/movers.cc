@@ -156,7 +156,7 @@ size_t MovePagesTo(std::span<uint8_t> range, int node) {
   std::vector<void*> pages = PageAddresses(range);
   std::vector<int> nodes(pages.size(), node);
   std::vector<int> status(pages.size(), 0);
-  const long left = move_pages(0, pages.size(), pages.data(), nodes.data(),
+  const auto left = move_pages(0, pages.size(), pages.data(), nodes.data(),
                                status.data(), MPOL_MF_MOVE);
   if (left < 0) {
     ThrowErrno("move_pages to node " + std::to_string(node), errno);
