@@ -204,9 +204,9 @@ REPRODUCERS = {
     "OdpLoopback.WriteThenReadKeepsBytes":
         "0001 RDMA/rxe: Fix the page offset and buffer advance in ODP copies",
     "Swap.DeviceWriteAfterSwapInSurvivesTheNextPageOut":
-        "0002 RDMA/umem: Dirty written pages that were never DMA-mapped",
+        "0002 RDMA/rxe: Mark ODP pages dirty when the responder writes them",
     "Swap.CgroupReclaimKeepsADeviceWriteToASwappedInPage":
-        "0002 RDMA/umem: Dirty written pages that were never DMA-mapped",
+        "0002 RDMA/rxe: Mark ODP pages dirty when the responder writes them",
 }
 
 
