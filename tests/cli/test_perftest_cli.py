@@ -88,8 +88,10 @@ class BadFlags(unittest.TestCase):
         proc = run(["--list_events"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         lines = proc.stdout.splitlines()
-        self.assertEqual(len(lines), 11)
+        self.assertEqual(len(lines), 13)
         self.assertIn("soft-dirty (MMU_NOTIFY_SOFT_DIRTY)", lines)
+        self.assertIn("pageout (MMU_NOTIFY_CLEAR)", lines)
+        self.assertIn("migrate (MMU_NOTIFY_CLEAR)", lines)
 
 
 if __name__ == "__main__":
