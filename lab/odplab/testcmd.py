@@ -173,22 +173,20 @@ def guest_tests(source, variant, tally):
     console_text = (console.read_text(errors="replace")
                     if console.exists() else "")
     reasons = skip_reasons(console_text)
-    for suite in report.get("testsuites", []):
-        for test in suite.get("testsuite", []):
-            name = f"{variant}: {suite['name']}.{test['name']}"
-            if test.get("result") == "SKIPPED" or test.get("skipped"):
-                tally.skipped += 1
-                msg = "; ".join(f.get("failure", "") for f in
-                                test.get("failures", [])) or test.get(
-                                    "skipped", {}).get("message", "") or \
-                    reasons.get(f"{suite['name']}.{test['name']}",
-                                "no reason found in console.log")
-                tally.skips.append(f"{name}: {msg}")
-                info(f"SKIP {name}: {msg}")
-                continue
-            fails = test.get("failures", [])
-            tally.check(name, not fails,
-                        "; ".join(f.get("failure", "") for f in fails))
+    for full, verdict, test in _gtest_tests(report):
+        name = f"{variant}: {full}"
+        if verdict == "SKIPPED":
+            tally.skipped += 1
+            msg = "; ".join(f.get("failure", "") for f in
+                            test.get("failures", [])) or test.get(
+                                "skipped", {}).get("message", "") or \
+                reasons.get(full, "no reason found in console.log")
+            tally.skips.append(f"{name}: {msg}")
+            info(f"SKIP {name}: {msg}")
+            continue
+        fails = test.get("failures", [])
+        tally.check(name, not fails,
+                    "; ".join(f.get("failure", "") for f in fails))
     # The run as a whole: a splat or a non-zero exit fails even if every
     # test passed.
     tally.check(f"{variant}: guest run clean (status 0, no splat)",
@@ -221,17 +219,21 @@ KNOWN_UNFIXED = {
 }
 
 
-def _gtest_results(report):
-    """{suite.test: "PASSED" | "FAILED" | "SKIPPED"} of a gtest JSON report."""
-    results = {}
+def _gtest_tests(report):
+    """(suite.test, "PASSED" | "FAILED" | "SKIPPED", the test's entry) for
+    each test of a gtest JSON report."""
     for suite in report.get("testsuites", []):
         for test in suite.get("testsuite", []):
-            name = f"{suite['name']}.{test['name']}"
             if test.get("result") == "SKIPPED" or test.get("skipped"):
-                results[name] = "SKIPPED"
+                verdict = "SKIPPED"
             else:
-                results[name] = "FAILED" if test.get("failures") else "PASSED"
-    return results
+                verdict = "FAILED" if test.get("failures") else "PASSED"
+            yield f"{suite['name']}.{test['name']}", verdict, test
+
+
+def _gtest_results(report):
+    """{suite.test: "PASSED" | "FAILED" | "SKIPPED"} of a gtest JSON report."""
+    return {name: verdict for name, verdict, _ in _gtest_tests(report)}
 
 
 def reproducer_checks(source, tally):

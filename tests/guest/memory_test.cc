@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <fstream>
 #include <span>
-#include <sstream>
 #include <string>
 
+#include "ibodp/movers.h"
 #include "ibodp/softdirty.h"
 #include "odp_fixture.h"
 
@@ -70,29 +70,6 @@ class MemoryTest : public LoopbackFixture {
   std::unique_ptr<Mapping> local_;
   MemoryRegion local_mr_;
 };
-
-// kB of AnonHugePages (or ShmemPmdMapped / Private_Hugetlb) in the smaps
-// entry that contains addr.
-uint64_t SmapsKb(const void* addr, const std::string& field) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto a = reinterpret_cast<uintptr_t>(addr);
-  std::string line;
-  bool inside = false;
-  while (std::getline(smaps, line)) {
-    uintptr_t lo = 0;
-    uintptr_t hi = 0;
-    char dash = 0;
-    std::istringstream head(line);
-    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
-      inside = a >= lo && a < hi;
-      continue;
-    }
-    if (inside && line.rfind(field + ":", 0) == 0) {
-      return std::stoull(line.substr(field.size() + 1));
-    }
-  }
-  return 0;
-}
 
 std::string ReadFirstLine(const std::string& path) {
   std::ifstream f(path);

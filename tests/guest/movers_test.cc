@@ -22,11 +22,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <span>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -37,6 +35,7 @@
 #include "ibodp/pattern.h"
 #include "ibodp/verbs.h"
 #include "odp_fixture.h"
+#include "proc_knob.h"
 
 namespace ibodp::guest {
 namespace {
@@ -96,28 +95,6 @@ void CpuReadEveryPage(std::span<const uint8_t> range) {
     static_cast<void>(
         *static_cast<const volatile uint8_t*>(range.data() + off));
   }
-}
-
-// kB of `field` in the /proc/self/smaps entry that contains `addr`.
-uint64_t SmapsKb(const void* addr, const std::string& field) {
-  std::ifstream smaps("/proc/self/smaps");
-  const auto a = reinterpret_cast<uintptr_t>(addr);
-  std::string line;
-  bool inside = false;
-  while (std::getline(smaps, line)) {
-    uintptr_t lo = 0;
-    uintptr_t hi = 0;
-    char dash = 0;
-    std::istringstream head(line);
-    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
-      inside = a >= lo && a < hi;
-      continue;
-    }
-    if (inside && line.rfind(field + ":", 0) == 0) {
-      return std::stoull(line.substr(field.size() + 1));
-    }
-  }
-  return 0;
 }
 
 // Runs the calling thread on one CPU for the object's lifetime.
@@ -342,30 +319,6 @@ TEST_F(Numa, MigratePagesOfTheProcess) {
   ExpectCpuSees(kDeviceSeed, "after the device wrote migrated pages");
 }
 
-// Writes a /proc/sys knob for the test's lifetime.
-class ProcSysKnob {
- public:
-  ProcSysKnob(std::string path, const std::string& value)
-      : path_(std::move(path)) {
-    std::ifstream in(path_);
-    std::getline(in, old_);
-    Write(value);
-  }
-  ProcSysKnob(const ProcSysKnob&) = delete;
-  ProcSysKnob& operator=(const ProcSysKnob&) = delete;
-  ~ProcSysKnob() { Write(old_); }
-
- private:
-  void Write(const std::string& value) const {
-    std::ofstream out(path_);
-    out << value << "\n";
-    out.flush();
-    EXPECT_TRUE(out.good()) << "cannot write " << value << " to " << path_;
-  }
-  std::string path_;
-  std::string old_;
-};
-
 // NUMA balancing unmaps the pages for hinting faults (PROT_NONE, an
 // MMU_NOTIFY_PROTECTION_VMA invalidation) and migrates those that the CPU
 // keeps touching from the other node.
@@ -378,7 +331,7 @@ TEST_F(Numa, BalancingMovesPagesToTheNodeThatTouchesThem) {
   ASSERT_NO_FATAL_FAILURE(UseRemote(NewRemote()));
   MovePages(remote_, other);
   {
-    const ProcSysKnob balancing("/proc/sys/kernel/numa_balancing", "1");
+    const ProcKnob balancing("/proc/sys/kernel/numa_balancing", "1");
     const auto deadline = std::chrono::steady_clock::now() + kBalancing;
     size_t moved = 0;
     while (moved < kPages && std::chrono::steady_clock::now() < deadline) {

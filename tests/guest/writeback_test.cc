@@ -33,6 +33,7 @@
 #include "ibodp/verbs.h"
 #include "ibodp/work.h"
 #include "odp_fixture.h"
+#include "proc_knob.h"
 
 namespace ibodp {
 namespace {
@@ -152,31 +153,6 @@ TEST_F(Writeback, DeviceWriteAfterFsyncIsWrittenBackAgain) {
       << "device write after fsync not written back, byte " << *bad;
 }
 
-// Sets a /proc/sys/vm knob, restored at the end of the test.
-class VmSysctl {
- public:
-  VmSysctl(const std::string& name, const std::string& value)
-      : path_("/proc/sys/vm/" + name) {
-    std::ifstream in(path_);
-    std::getline(in, old_);
-    Set(value);
-  }
-  VmSysctl(const VmSysctl&) = delete;
-  VmSysctl& operator=(const VmSysctl&) = delete;
-  ~VmSysctl() { Set(old_); }
-
-  void Set(const std::string& value) const {
-    std::ofstream out(path_);
-    out << value << "\n";
-    out.flush();
-    EXPECT_TRUE(out.good()) << "cannot write " << value << " to " << path_;
-  }
-
- private:
-  std::string path_;
-  std::string old_;
-};
-
 // The flusher, not a sync call, writes the pages back: the device's second
 // write, after the flusher's clean write-protected the pages, must reach
 // the disk too. Periodic writeback is off while the device writes, so that
@@ -185,8 +161,8 @@ class VmSysctl {
 // (/proc/kpageflags) before it reads the disk: an O_DIRECT read would
 // write dirty pages back itself.
 TEST_F(Writeback, FlusherWritesBackEachDeviceWrite) {
-  const VmSysctl expire("dirty_expire_centisecs", "1");
-  const VmSysctl period("dirty_writeback_centisecs", "0");
+  const guest::ProcKnob expire("/proc/sys/vm/dirty_expire_centisecs", "1");
+  const guest::ProcKnob period("/proc/sys/vm/dirty_writeback_centisecs", "0");
   for (const uint64_t seed : {6, 7}) {
     period.Set("0");
     DeviceWrite(seed);

@@ -40,6 +40,11 @@ PageCounts CountPages(std::span<const uint8_t> range);
 // the PFN), or 0 when nothing is mapped there.
 uint64_t KernelPageFlags(const void* addr);
 
+// kB of `field` (AnonHugePages, Private_Hugetlb, ...) in the
+// /proc/self/smaps entry of the mapping that contains `addr`; 0 when the
+// entry or the field is missing.
+uint64_t SmapsKb(const void* addr, const std::string& field);
+
 // Swap is on (/proc/swaps lists a device); Unsupported otherwise.
 void RequireSwap();
 
