@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -44,6 +45,7 @@ constexpr size_t kHuge = size_t{2} << 20;
 constexpr uint64_t kCpuSeed = 1;
 constexpr uint64_t kDeviceSeed = 2;
 constexpr std::chrono::seconds kBalancing{60};
+constexpr std::chrono::seconds kEvictFor{5};
 
 // Skip the test with the mover's reason when the kernel or machine lacks
 // what it needs.
@@ -194,23 +196,51 @@ class Movers : public LoopbackFixture {
         << " without the expected bytes " << when;
   }
 
-  // Page out the remote range; every page must be in swap afterwards.
-  // MADV_PAGEOUT takes only pages on the LRU lists and drains only this
-  // CPU's batch of new ones onto them: the Swap tests fault their pages
-  // in from one pinned CPU, and a page still in flight gets a few more
-  // tries.
-  void PageOutAll() {
+  // Evict the remote range with `evict` until every page is in swap.
+  // Neither eviction is exact in one call. MADV_PAGEOUT takes only pages
+  // on the LRU lists and drains only this CPU's batch of new ones onto
+  // them (the Swap tests fault their pages in from one pinned CPU).
+  // memory.reclaim deactivates anonymous pages only when the memcg's
+  // statistics say the inactive list is low or that pages refaulted
+  // (prepare_scan_control()), and it reads them from a cache that is
+  // flushed after 128 updates or every 2 s (FLUSH_TIME, mm/memcontrol.c):
+  // a page that swap-in activated as a refault can stay on the active
+  // list until that flush. So keep trying for longer than one flush.
+  template <typename Evict>
+  void EvictAll(const std::string& how, Evict evict) {
+    const auto deadline = std::chrono::steady_clock::now() + kEvictFor;
     PageCounts c;
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      PageOut(remote_);
+    int tries = 0;
+    do {
+      evict();
+      ++tries;
       c = CountPages(remote_);
       if (c.swapped == remote_.size() / PageSize()) {
         return;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } while (std::chrono::steady_clock::now() < deadline);
+    FAIL() << how << " left " << c.present << " of "
+           << remote_.size() / PageSize() << " pages resident after " << tries
+           << " tries in " << kEvictFor.count() << " s:" << ResidentPages();
+  }
+
+  // The resident pages of the remote range, each as its index and its
+  // /proc/kpageflags bits.
+  std::string ResidentPages() const {
+    std::ostringstream out;
+    for (size_t i = 0; i < remote_.size() / PageSize(); ++i) {
+      const uint64_t flags = KernelPageFlags(remote_.data() + i * PageSize());
+      if (flags != 0) {
+        out << " page " << i << " kpageflags 0x" << std::hex << flags
+            << std::dec << ";";
+      }
     }
-    FAIL() << "MADV_PAGEOUT left " << c.present << " of "
-           << remote_.size() / PageSize() << " pages resident after 10 tries";
+    return out.str();
+  }
+
+  void PageOutAll() {
+    EvictAll("MADV_PAGEOUT", [this] { PageOut(remote_); });
   }
 
   std::unique_ptr<Mapping> local_;
@@ -275,14 +305,11 @@ TEST_F(Swap, CgroupReclaimKeepsADeviceWriteToASwappedInPage) {
   IBODP_REQUIRE(cgroup = std::make_unique<MemoryCgroup>());
   // Charged to the group: allocated after joining it.
   ASSERT_NO_FATAL_FAILURE(UseRemote(NewRemote()));
-  cgroup->Reclaim(size_t{256} << 20);
-  ASSERT_EQ(CountPages(remote_).swapped, kPages)
-      << "memory.reclaim did not swap the MR's pages out";
+  const auto reclaim = [&cgroup] { cgroup->Reclaim(size_t{256} << 20); };
+  ASSERT_NO_FATAL_FAILURE(EvictAll("memory.reclaim", reclaim));
   ASSERT_NO_FATAL_FAILURE(ExpectDeviceReads(kCpuSeed));  // swaps them in, clean
   ASSERT_NO_FATAL_FAILURE(DeviceWrite(kDeviceSeed));
-  cgroup->Reclaim(size_t{256} << 20);
-  ASSERT_EQ(CountPages(remote_).swapped, kPages)
-      << "memory.reclaim did not swap the MR's pages out again";
+  ASSERT_NO_FATAL_FAILURE(EvictAll("memory.reclaim, again,", reclaim));
   ExpectCpuSees(kDeviceSeed, "after reclaim of the device-written pages");
   ASSERT_NO_FATAL_FAILURE(ExpectDeviceReads(kDeviceSeed));
 }
@@ -331,6 +358,13 @@ TEST_F(Numa, BalancingMovesPagesToTheNodeThatTouchesThem) {
   ASSERT_NO_FATAL_FAILURE(UseRemote(NewRemote()));
   MovePages(remote_, other);
   {
+    // The scanner backs off up to scan_period_max_ms (60 s) between
+    // passes over the mm and keeps that period across runs of this test
+    // in one process (--gtest_repeat): scan every 100 ms instead.
+    const ProcKnob period_min(
+        "/sys/kernel/debug/sched/numa_balancing/scan_period_min_ms", "100");
+    const ProcKnob period_max(
+        "/sys/kernel/debug/sched/numa_balancing/scan_period_max_ms", "100");
     const ProcKnob balancing("/proc/sys/kernel/numa_balancing", "1");
     const auto deadline = std::chrono::steady_clock::now() + kBalancing;
     size_t moved = 0;

@@ -1,8 +1,8 @@
 // Copyright 2026 The ibodp Authors
 // SPDX-License-Identifier: Apache-2.0
 //
-// A /proc/sys knob that a test sets and that goes back to its old value
-// when the test ends.
+// A kernel knob (/proc/sys, or debugfs) that a test sets and that goes back to
+// its old value when the test ends.
 #ifndef IBODP_TESTS_GUEST_PROC_KNOB_H_
 #define IBODP_TESTS_GUEST_PROC_KNOB_H_
 
