@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,32 @@ size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 Mapping Mapping::Anonymous(size_t length) {
   return Mapping(nullptr, length, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+Mapping Mapping::AnonymousAligned(size_t length, size_t alignment) {
+  const size_t page = PageSize();
+  if (alignment < page || alignment % page != 0 ||
+      (alignment & (alignment - 1)) != 0) {
+    throw Error("mmap: alignment " + std::to_string(alignment) +
+                " is not a power-of-two multiple of the page size " +
+                std::to_string(page));
+  }
+  Mapping area = Anonymous(length + alignment);
+  const size_t size = area.size() - alignment;
+  const auto start = reinterpret_cast<uintptr_t>(area.data());
+  const size_t head = ((start + alignment - 1) & ~(alignment - 1)) - start;
+  uint8_t* aligned = area.data() + head;
+  const size_t tail = area.size() - head - size;
+  area.Release();
+  // munmap of part of a private anonymous mapping cannot fail but for
+  // bad arguments, which these are not.
+  if (head > 0) {
+    munmap(aligned - head, head);
+  }
+  if (tail > 0) {
+    munmap(aligned + size, tail);
+  }
+  return Adopt(aligned, size);
 }
 
 Mapping Mapping::Adopt(void* addr, size_t length) {

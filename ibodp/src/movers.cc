@@ -107,7 +107,7 @@ uint64_t KernelPageFlags(const void* addr) {
   return flags;
 }
 
-uint64_t SmapsKb(const void* addr, const std::string& field) {
+std::string SmapsField(const void* addr, const std::string& field) {
   std::ifstream smaps("/proc/self/smaps");
   const auto a = reinterpret_cast<uintptr_t>(addr);
   std::string line;
@@ -122,10 +122,16 @@ uint64_t SmapsKb(const void* addr, const std::string& field) {
       continue;
     }
     if (inside && line.rfind(field + ":", 0) == 0) {
-      return std::stoull(line.substr(field.size() + 1));
+      const size_t start = line.find_first_not_of(' ', field.size() + 1);
+      return start == std::string::npos ? "" : line.substr(start);
     }
   }
-  return 0;
+  return "";
+}
+
+uint64_t SmapsKb(const void* addr, const std::string& field) {
+  const std::string value = SmapsField(addr, field);
+  return value.empty() ? 0 : std::stoull(value);
 }
 
 void RequireSwap() {
@@ -216,15 +222,27 @@ void MigrateProcessPages(int from, int to) {
   }
 }
 
+bool TryCollapseHugePage(std::span<uint8_t> range) {
+  if (madvise(range.data(), range.size(), kMadvCollapse) == 0) {
+    return true;
+  }
+  const int err = errno;
+  if (err == EAGAIN || err == ENOMEM || err == EBUSY) {
+    return false;
+  }
+  if (err == EINVAL) {
+    throw Unsupported(
+        "madvise(MADV_COLLAPSE) is EINVAL: the kernel lacks "
+        "CONFIG_TRANSPARENT_HUGEPAGE, the range is not 2 MiB aligned inside "
+        "one mapping, or the mapping may not have huge pages (its VmFlags: " +
+        SmapsField(range.data(), "VmFlags") + ")");
+  }
+  ThrowErrno("madvise(MADV_COLLAPSE)", err);
+}
+
 void CollapseHugePage(std::span<uint8_t> range) {
-  if (madvise(range.data(), range.size(), kMadvCollapse) != 0) {
-    const int err = errno;
-    if (err == EINVAL) {
-      throw Unsupported(
-          "madvise(MADV_COLLAPSE) is EINVAL: the kernel lacks "
-          "CONFIG_TRANSPARENT_HUGEPAGE, or the range is not 2 MiB aligned");
-    }
-    ThrowErrno("madvise(MADV_COLLAPSE)", err);
+  if (!TryCollapseHugePage(range)) {
+    ThrowErrno("madvise(MADV_COLLAPSE)", errno);
   }
 }
 

@@ -56,24 +56,6 @@ constexpr std::chrono::seconds kEvictFor{5};
     GTEST_SKIP() << e.what();               \
   }
 
-// A 2 MiB aligned anonymous range of `bytes`, inside a larger mapping.
-class AlignedRange {
- public:
-  explicit AlignedRange(size_t bytes)
-      : area_(nullptr, bytes + kHuge, PROT_READ | PROT_WRITE,
-              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-        bytes_(bytes) {
-    const auto start = reinterpret_cast<uintptr_t>(area_.data());
-    data_ = area_.data() + (((start + kHuge - 1) & ~(kHuge - 1)) - start);
-  }
-  std::span<uint8_t> bytes() const { return {data_, bytes_}; }
-
- private:
-  Mapping area_;
-  size_t bytes_;
-  uint8_t* data_ = nullptr;
-};
-
 // Base pages of `range` whose first `span` bytes, as the CPU reads them,
 // are not those of `seed`.
 size_t PagesNotHolding(std::span<const uint8_t> range, uint64_t seed,
@@ -385,7 +367,7 @@ TEST_F(Numa, BalancingMovesPagesToTheNodeThatTouchesThem) {
 using HugePages = Movers;
 
 TEST_F(HugePages, CollapseIntoATransparentHugePage) {
-  AlignedRange range(kHuge);
+  const Mapping range = Mapping::AnonymousAligned(kHuge, kHuge);
   ASSERT_EQ(madvise(range.bytes().data(), kHuge, MADV_NOHUGEPAGE), 0);
   ASSERT_NO_FATAL_FAILURE(UseRemote(range.bytes()));
   ASSERT_EQ(SmapsKb(remote_.data(), "AnonHugePages"), 0U);
@@ -399,7 +381,7 @@ TEST_F(HugePages, CollapseIntoATransparentHugePage) {
 }
 
 TEST_F(HugePages, SplitATransparentHugePage) {
-  AlignedRange range(kHuge);
+  const Mapping range = Mapping::AnonymousAligned(kHuge, kHuge);
   ASSERT_EQ(madvise(range.bytes().data(), kHuge, MADV_HUGEPAGE), 0);
   FillPattern(range.bytes(), kCpuSeed);
   IBODP_REQUIRE(CollapseHugePage(range.bytes()));

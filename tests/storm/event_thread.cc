@@ -47,8 +47,9 @@ void Within(Generation& gen, Fn&& fn) {
 
 const std::vector<std::string>& StormEventNames() {
   static const std::vector<std::string> kNames = {
-      "soft-dirty",       "mprotect-ro",  "uffd-wp", "fork",    "fork-alive",
-      "madvise-dontneed", "munmap-remap", "mremap",  "pageout", "migrate"};
+      "soft-dirty", "mprotect-ro",      "uffd-wp",      "fork",
+      "fork-alive", "madvise-dontneed", "munmap-remap", "mremap",
+      "pageout",    "migrate",          "thp-collapse", "thp-split"};
   return kNames;
 }
 
@@ -81,6 +82,24 @@ EventThread::EventThread(Shared& shared, uint64_t seed,
   if (events_.empty()) {
     throw ibodp::Error("no storm events given");
   }
+  const auto wants = [this](const char* e) {
+    return std::find(events_.begin(), events_.end(), e) != events_.end();
+  };
+  const Layout& l = shared_.layout();
+  for (const char* e : {"thp-collapse", "thp-split"}) {
+    if (wants(e) && l.huge_pages == 0) {
+      throw ibodp::Error(std::string("event ") + e +
+                         " needs huge pages in the write zone: give "
+                         "--huge_pages 512 (or more), or leave the event out");
+    }
+  }
+  for (const char* e : {"munmap-remap", "mremap"}) {
+    if (wants(e) && l.write_pages == l.huge_pages) {
+      throw ibodp::Error(std::string("event ") + e +
+                         " keeps out of the huge pages and the write zone "
+                         "has no others: give --write_pages 8 (or more)");
+    }
+  }
   // The movers need swap and a second NUMA node: say so before the storm.
   if (std::find(events_.begin(), events_.end(), "pageout") != events_.end()) {
     ibodp::RequireSwap();
@@ -101,7 +120,7 @@ void EventThread::Run() {
       Apply(name);
       ++counts_[name];
     } catch (const ibodp::Error& e) {
-      shared_.Fail("event " + name + ": " + e.what());
+      shared_.Fail(Failure::kEventError, "event " + name + ": " + e.what());
       shared_.stop().store(true);
     }
     std::this_thread::sleep_for(std::chrono::microseconds(pause_us(rng_)));
@@ -109,13 +128,33 @@ void EventThread::Run() {
   ReapChild(/*wait=*/true);
 }
 
-ibodp::EventTarget EventThread::Chunk() {
+ibodp::EventTarget EventThread::Chunk(bool replaces_mapping) {
   const Layout& l = shared_.layout();
-  const size_t max_len = std::min<size_t>(8, l.write_pages);
+  const size_t first = replaces_mapping ? l.huge_pages : 0;
+  const size_t max_len = std::min<size_t>(8, l.write_pages - first);
   std::uniform_int_distribution<size_t> len_dist(1, max_len);
   const size_t len = len_dist(rng_);
-  std::uniform_int_distribution<size_t> start_dist(0, l.write_pages - len);
+  std::uniform_int_distribution<size_t> start_dist(first, l.write_pages - len);
   return {l.Slot(start_dist(rng_)), len * l.page, -1};
+}
+
+std::span<uint8_t> EventThread::HugeExtent() {
+  const Layout& l = shared_.layout();
+  std::uniform_int_distribution<size_t> pick(
+      0, l.huge_pages / l.PagesPerHuge() - 1);
+  return {l.Slot(pick(rng_) * l.PagesPerHuge()), Layout::kHugeBytes};
+}
+
+// MADV_COLLAPSE copies the extent's pages into a new huge page and maps
+// it: the bytes stay. It fails now and then because the workers keep
+// pages busy; a run in which it never made a huge page proved nothing,
+// and the storm says so (huge_pages_made()).
+void EventThread::Collapse() {
+  const std::span<uint8_t> extent = HugeExtent();
+  if (ibodp::TryCollapseHugePage(extent) &&
+      (ibodp::KernelPageFlags(extent.data()) & ibodp::kPageFlagThp) != 0) {
+    ++huge_pages_made_;
+  }
 }
 
 void EventThread::Apply(const std::string& name) {
@@ -136,9 +175,9 @@ void EventThread::Apply(const std::string& name) {
       Check(madvise(t.addr, t.length, MADV_DONTNEED), "madvise(DONTNEED)");
     });
   } else if (name == "munmap-remap") {
-    ReplaceMapFixed(Chunk());
+    ReplaceMapFixed(Chunk(/*replaces_mapping=*/true));
   } else if (name == "mremap") {
-    ReplaceMremap(Chunk());
+    ReplaceMremap(Chunk(/*replaces_mapping=*/true));
   } else if (name == "pageout") {
     // The bytes stay: the workers' checks must still see their own.
     const ibodp::EventTarget t = Chunk();
@@ -148,6 +187,11 @@ void EventThread::Apply(const std::string& name) {
     const ibodp::EventTarget t = Chunk();
     next_node_ = (next_node_ + 1) % nodes_.size();
     ibodp::MovePagesTo({t.addr, t.length}, nodes_[next_node_]);
+  } else if (name == "thp-collapse") {
+    Collapse();
+  } else if (name == "thp-split") {
+    // The bytes stay: the split remaps the same memory as base pages.
+    ibodp::SplitHugePages(HugeExtent());
   }
 }
 
@@ -229,10 +273,11 @@ void EventThread::ReapChild(bool wait) {
   child_ = 0;
   if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     shared_.Fail(
+        Failure::kForkChild,
         "fork-alive: the child's copy of the write zone changed while it "
         "held it (a device write reached a page shared after fork), or the "
         "child died (wait status " +
-        std::to_string(status) + ")");
+            std::to_string(status) + ")");
   }
 }
 

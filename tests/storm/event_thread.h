@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,14 +23,16 @@
 namespace storm {
 
 // soft-dirty, mprotect-ro, uffd-wp, fork, fork-alive, madvise-dontneed,
-// munmap-remap, mremap, and the kernel moving pages: pageout (to swap) and
-// migrate (to another NUMA node).
+// munmap-remap, mremap, and the kernel moving pages: pageout (to swap),
+// migrate (to another NUMA node), thp-collapse (MADV_COLLAPSE of a huge
+// page extent) and thp-split (debugfs split_huge_pages of one).
 const std::vector<std::string>& StormEventNames();
 
 class EventThread {
  public:
-  // Throws ibodp::Error naming an unknown event, and ibodp::Unsupported
-  // when pageout has no swap or migrate no second NUMA node.
+  // Throws ibodp::Error naming an unknown event or an event the layout
+  // has no pages for, and ibodp::Unsupported when pageout has no swap or
+  // migrate no second NUMA node.
   EventThread(Shared& shared, uint64_t seed, std::vector<std::string> events);
   EventThread(const EventThread&) = delete;
   EventThread& operator=(const EventThread&) = delete;
@@ -39,11 +42,17 @@ class EventThread {
   // child that saw its copy change is recorded with Shared::Fail.
   void Run();
   const std::map<std::string, uint64_t>& counts() const { return counts_; }
+  // thp-collapse events after which the extent was one huge page.
+  uint64_t huge_pages_made() const { return huge_pages_made_; }
 
  private:
   void Apply(const std::string& name);
-  // A write-zone range of 1 to 8 whole pages.
-  ibodp::EventTarget Chunk();
+  // A write-zone range of 1 to 8 whole pages; outside the huge pages
+  // when `replaces_mapping`.
+  ibodp::EventTarget Chunk(bool replaces_mapping = false);
+  // One of the huge page extents, at random.
+  std::span<uint8_t> HugeExtent();
+  void Collapse();
   void ReplaceMapFixed(const ibodp::EventTarget& t);
   void ReplaceMremap(const ibodp::EventTarget& t);
   void MprotectToggle();
@@ -62,6 +71,7 @@ class EventThread {
   // The NUMA nodes migrate moves pages between, and the last one used.
   std::vector<int> nodes_;
   size_t next_node_ = 0;
+  uint64_t huge_pages_made_ = 0;
 };
 
 }  // namespace storm

@@ -7,6 +7,7 @@
 // 1 on a mismatch, an error completion or too short a run, 2 when it could
 // not start (no device, no ODP, bad flags).
 #include <gflags/gflags.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +27,7 @@
 #include "ibodp/verbs.h"
 #include "shared.h"
 #include "slot.h"
+#include "summary.h"
 #include "worker.h"
 
 DEFINE_string(device, "",
@@ -35,13 +37,21 @@ DEFINE_uint64(seed, 0, "random seed (0: from the clock; printed either way)");
 DEFINE_uint64(seconds, 20, "how long the storm runs");
 DEFINE_bool(soak, false, "run for 8 hours (a night) instead of --seconds");
 DEFINE_uint32(workers, 2, "threads posting RDMA operations");
-DEFINE_uint32(write_pages, 64, "pages of the write zone");
+DEFINE_uint32(write_pages, 64,
+              "pages of the write zone after its huge pages (the target of "
+              "munmap-remap and mremap too)");
+DEFINE_uint32(huge_pages, 512,
+              "pages at the start of the write zone that transparent huge "
+              "pages back: a multiple of 2 MiB's worth (512 of 4 KiB), or 0");
 DEFINE_uint32(ro_pages, 16, "pages of the read-only zone");
 DEFINE_string(events, "",
               "comma-separated storm events (default: all of "
               "soft-dirty,mprotect-ro,uffd-wp,fork,fork-alive,"
-              "madvise-dontneed,munmap-remap,mremap,pageout,migrate)");
+              "madvise-dontneed,munmap-remap,mremap,pageout,migrate,"
+              "thp-collapse,thp-split)");
 DEFINE_uint64(timeout_ms, 10000, "completion timeout per operation");
+DEFINE_string(summary_json, "",
+              "also write the result as JSON to this file (for the lab)");
 
 namespace {
 
@@ -64,11 +74,18 @@ void CheckFlags() {
   if (FLAGS_workers == 0) {
     throw ibodp::Error("--workers must be at least 1");
   }
-  if (FLAGS_write_pages < FLAGS_workers) {
-    throw ibodp::Error("--write_pages " + std::to_string(FLAGS_write_pages) +
-                       " is fewer than --workers " +
-                       std::to_string(FLAGS_workers) +
-                       ": every worker needs a slot of its own");
+  if (FLAGS_write_pages + FLAGS_huge_pages < FLAGS_workers) {
+    throw ibodp::Error(
+        "--write_pages " + std::to_string(FLAGS_write_pages) +
+        " plus --huge_pages " + std::to_string(FLAGS_huge_pages) +
+        " is fewer than --workers " + std::to_string(FLAGS_workers) +
+        ": every worker needs a slot of its own");
+  }
+  const size_t per_huge = storm::Layout::kHugeBytes / ibodp::PageSize();
+  if (FLAGS_huge_pages % per_huge != 0) {
+    throw ibodp::Error("--huge_pages " + std::to_string(FLAGS_huge_pages) +
+                       " is not a multiple of " + std::to_string(per_huge) +
+                       " (the base pages in one 2 MiB huge page)");
   }
   if (FLAGS_seconds == 0 && !FLAGS_soak) {
     throw ibodp::Error("--seconds must be at least 1");
@@ -113,22 +130,35 @@ void CheckCoverage(const Totals& t, const storm::EventThread& events,
       {"read-only READ", FLAGS_ro_pages > 0 ? t.ops.ro_reads : 1}};
   for (const auto& [name, n] : kinds) {
     if (n == 0) {
-      shared.Fail(std::string("no ") + name +
-                  " completed: the run was too short; raise --seconds");
+      shared.Fail(storm::Failure::kCoverage,
+                  std::string("no ") + name +
+                      " completed: the run was too short; raise --seconds");
     }
+  }
+  if (std::find(wanted.begin(), wanted.end(), "thp-collapse") != wanted.end() &&
+      events.huge_pages_made() == 0) {
+    shared.Fail(
+        storm::Failure::kCoverage,
+        "thp-collapse never made a huge page: every MADV_COLLAPSE failed "
+        "for a busy page or no free huge page; raise --seconds");
   }
   for (const auto& e : wanted) {
     const auto it = events.counts().find(e);
     if (it == events.counts().end() || it->second == 0) {
-      shared.Fail("event " + e +
-                  " was never applied: the run was too short; raise "
-                  "--seconds");
+      shared.Fail(storm::Failure::kCoverage,
+                  "event " + e +
+                      " was never applied: the run was too short; raise "
+                      "--seconds");
     }
   }
 }
 
 int Run() {
   CheckFlags();
+  if (!FLAGS_summary_json.empty()) {
+    // Fail now, not after the storm, when the file cannot be written.
+    storm::WriteJson(FLAGS_summary_json, nlohmann::json::object());
+  }
   const uint64_t seed =
       FLAGS_seed != 0
           ? FLAGS_seed
@@ -148,10 +178,28 @@ int Run() {
   const ibodp::ProtectionDomain pd = ibodp::AllocPd(dev);
   storm::Layout layout;
   layout.page = ibodp::PageSize();
-  layout.write_pages = FLAGS_write_pages;
+  layout.write_pages = FLAGS_write_pages + FLAGS_huge_pages;
+  layout.huge_pages = FLAGS_huge_pages;
   layout.ro_pages = FLAGS_ro_pages;
-  const ibodp::Mapping region = ibodp::Mapping::Anonymous(layout.Bytes());
+  const ibodp::Mapping region = ibodp::Mapping::AnonymousAligned(
+      layout.Bytes(), storm::Layout::kHugeBytes);
   layout.base = region.data();
+  if (layout.huge_pages > 0 &&
+      madvise(layout.base, layout.huge_pages * layout.page, MADV_HUGEPAGE) !=
+          0) {
+    throw ibodp::Unsupported(ibodp::ErrnoMessage(
+        "madvise(MADV_HUGEPAGE) on the huge pages of the write zone (needs "
+        "CONFIG_TRANSPARENT_HUGEPAGE; or run with --huge_pages 0 and "
+        "without the thp-* events)",
+        errno));
+  }
+  // Fault the huge zone in now, by the CPU: it starts as huge pages, and
+  // its mapping gets the anon_vma without which MADV_COLLAPSE is EINVAL
+  // (until the workers' first faults there, which may come later than
+  // the first thp-collapse).
+  for (size_t p = 0; p < layout.huge_pages; ++p) {
+    static_cast<volatile uint8_t*>(layout.Slot(p))[0] = 0;
+  }
   for (size_t p = 0; p < layout.ro_pages; ++p) {
     for (size_t i = 0; i < layout.page; ++i) {
       layout.ReadOnly(p)[i] = storm::ReadOnlyByte(p, i);
@@ -171,7 +219,8 @@ int Run() {
   storm::EventThread events(shared, seed, wanted);
   std::cout << "storm: seed " << seed << " (rerun with --seed=" << seed << "), "
             << seconds << " s, " << FLAGS_workers << " workers, "
-            << layout.write_pages << " write pages + " << layout.ro_pages
+            << layout.write_pages << " write pages (" << layout.huge_pages
+            << " of them in huge pages) + " << layout.ro_pages
             << " read-only pages on " << dev.name() << "\n"
             << std::flush;
 
@@ -207,7 +256,8 @@ int Run() {
             << " fetch-and-adds, " << t.ops.ro_reads << " read-only READs; "
             << t.ops.verified_bytes << " bytes verified; " << t.ops.overlapped
             << " ops overlapped a page reset (" << t.ops.torn_reads
-            << " CPU checks read across it); " << t.events << " events (";
+            << " CPU checks read across it); " << events.huge_pages_made()
+            << " huge pages made by thp-collapse; " << t.events << " events (";
   bool first = true;
   for (const auto& [name, n] : events.counts()) {
     std::cout << (first ? "" : ", ") << name << " " << n;
@@ -215,6 +265,12 @@ int Run() {
   }
   std::cout << ")\n";
   const uint64_t failures = shared.failures();
+  if (!FLAGS_summary_json.empty()) {
+    const storm::RunSummary run{
+        seed,  seconds,         FLAGS_workers,           dev.name(),
+        t.ops, events.counts(), events.huge_pages_made()};
+    storm::WriteJson(FLAGS_summary_json, storm::SummaryJson(run, shared));
+  }
   std::cout << "storm: " << (failures == 0 ? "PASS" : "FAIL") << ", "
             << failures << " failures\n"
             << std::flush;

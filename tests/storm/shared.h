@@ -7,6 +7,7 @@
 #ifndef TESTS_STORM_SHARED_H_
 #define TESTS_STORM_SHARED_H_
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -21,16 +22,27 @@ namespace storm {
 // munmap+remap and mremap) followed by ro_pages pages of fixed contents
 // (read only; the target of mprotect(PROT_READ) and uffd write-protect,
 // during which a device write would fail by design).
+//
+// The first huge_pages pages of the write zone start 2 MiB aligned and are
+// backed by transparent huge pages (MADV_HUGEPAGE), the target of
+// thp-collapse and thp-split. munmap+remap and mremap keep out of them: a
+// mapping they put there would split the zone's VMA for good, and no
+// 2 MiB extent across two VMAs can be collapsed again.
 struct Layout {
   uint8_t* base = nullptr;
   size_t page = 4096;
   size_t write_pages = 0;
+  size_t huge_pages = 0;
   size_t ro_pages = 0;
 
   uint8_t* Slot(size_t i) const { return base + i * page; }
   uint8_t* ReadOnly(size_t i) const { return base + (write_pages + i) * page; }
   uint8_t* ReadOnlyBase() const { return ReadOnly(0); }
   size_t Bytes() const { return (write_pages + ro_pages) * page; }
+  // Base pages in one transparent huge page (2 MiB).
+  size_t PagesPerHuge() const { return kHugeBytes / page; }
+
+  static constexpr size_t kHugeBytes = size_t{2} << 20;
 };
 
 // Odd while an event of its kind runs. A worker reads it before posting
@@ -48,6 +60,27 @@ class Generation {
   std::atomic<uint64_t> value_{0};
 };
 
+// What a failure is, for the run's summary: the planted kernel must show
+// kNotSoftDirty, a kernel that loses data kLostWrite or kStaleRead.
+enum class Failure {
+  kErrorCompletion,  // an RDMA op completed with an error status
+  kCorruptRead,      // the device read bytes that are no slot's record
+  kStaleRead,        // the device read other bytes than the CPU sees
+  kWrongBytes,       // the CPU sees neither the write nor a reset page
+  kLostWrite,        // the CPU does not see a device write
+  kWrongAtomic,      // a fetch-and-add's old or new value is off
+  kNotSoftDirty,     // a device write left the page clean for soft-dirty
+  kReadOnlyBytes,    // the read-only zone read back wrong
+  kForkChild,        // a forked child's copy changed, or the child died
+  kEventError,       // an event's system call failed
+  kCoverage,         // an op kind or event never ran: the run was short
+};
+inline constexpr size_t kFailureKinds =
+    static_cast<size_t>(Failure::kCoverage) + 1;
+
+// "error-completion", "not-soft-dirty", ...: the summary's keys.
+const char* FailureName(Failure kind);
+
 class Shared {
  public:
   explicit Shared(const Layout& layout) : layout_(layout) {}
@@ -60,8 +93,9 @@ class Shared {
   std::atomic<bool>& stop() { return stop_; }
 
   // Records a failure (the first kMaxLogged are kept with their text).
-  void Fail(const std::string& what);
+  void Fail(Failure kind, const std::string& what);
   uint64_t failures() const;
+  std::array<uint64_t, kFailureKinds> failures_by_kind() const;
   std::vector<std::string> failure_log() const;
 
  private:
@@ -72,6 +106,7 @@ class Shared {
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   uint64_t failures_ = 0;
+  std::array<uint64_t, kFailureKinds> by_kind_{};
   std::vector<std::string> log_;
 };
 

@@ -78,8 +78,8 @@ void Worker::Run() {
   }
 }
 
-void Worker::Fail(const std::string& what) {
-  shared_.Fail("worker " + std::to_string(id_) + ": " + what);
+void Worker::Fail(Failure kind, const std::string& what) {
+  shared_.Fail(kind, "worker " + std::to_string(id_) + ": " + what);
 }
 
 bool Worker::Post(ibv_wr_opcode opcode, uint64_t remote, uint32_t length,
@@ -96,14 +96,15 @@ bool Worker::Post(ibv_wr_opcode opcode, uint64_t remote, uint32_t length,
     }
     const ibv_wc wc = ibodp::PollOne(pair_.cq(), timeout_);
     if (wc.status != IBV_WC_SUCCESS) {
-      Fail("unexpected completion error on " + what + ": " +
-           ibv_wc_status_str(wc.status) + " (vendor error " +
-           std::to_string(wc.vendor_err) + ")");
+      Fail(Failure::kErrorCompletion, "unexpected completion error on " + what +
+                                          ": " + ibv_wc_status_str(wc.status) +
+                                          " (vendor error " +
+                                          std::to_string(wc.vendor_err) + ")");
       shared_.stop().store(true);
       return false;
     }
   } catch (const ibodp::Error& e) {
-    Fail(what + ": " + e.what());
+    Fail(Failure::kErrorCompletion, what + ": " + e.what());
     shared_.stop().store(true);
     return false;
   }
@@ -124,7 +125,8 @@ void Worker::Read(size_t slot) {
   const std::span<const uint8_t> dev(local_.data() + kRecordAt, kRecordBytes);
   uint64_t seq = 0;
   if (DecodeRecord(slot, dev, &seq) == SlotState::kCorrupt) {
-    Fail(what + ": the device read " + Describe(slot, dev));
+    Fail(Failure::kCorruptRead,
+         what + ": the device read " + Describe(slot, dev));
     return;
   }
   stats_.verified_bytes += kRecordBytes;
@@ -133,9 +135,10 @@ void Worker::Read(size_t slot) {
     return;
   }
   if (std::memcmp(dev.data(), cpu.data(), kRecordBytes) != 0) {
-    Fail(what + ": stale read: the device read " + Describe(slot, dev) +
-         ", the CPU sees " + Describe(slot, cpu) +
-         " and no event replaced the page meanwhile");
+    Fail(Failure::kStaleRead, what + ": stale read: the device read " +
+                                  Describe(slot, dev) + ", the CPU sees " +
+                                  Describe(slot, cpu) +
+                                  " and no event replaced the page meanwhile");
   }
 }
 
@@ -167,23 +170,26 @@ void Worker::Write(size_t slot) {
     const bool torn = !same && WriteThenReset(rec, cpu);
     stats_.torn_reads += torn ? 1 : 0;
     if (!same && !torn && DecodeRecord(slot, cpu, &got) != SlotState::kReset) {
-      Fail(what + ": the CPU sees " + Describe(slot, cpu) + " (" +
-           CompareToWrite(rec, cpu) +
-           "), neither the write, nor a reset page, nor the write with a "
-           "reset under the CPU's read");
+      Fail(Failure::kWrongBytes,
+           what + ": the CPU sees " + Describe(slot, cpu) + " (" +
+               CompareToWrite(rec, cpu) +
+               "), neither the write, nor a reset page, nor the write with a "
+               "reset under the CPU's read");
     }
     return;
   }
   if (!same) {
-    Fail(what + ": lost write: the CPU sees " + Describe(slot, cpu) + " (" +
-         CompareToWrite(rec, cpu) +
-         ") and no event replaced the page meanwhile");
+    Fail(Failure::kLostWrite, what + ": lost write: the CPU sees " +
+                                  Describe(slot, cpu) + " (" +
+                                  CompareToWrite(rec, cpu) +
+                                  ") and no event replaced the page meanwhile");
   }
   if (Generation::Quiet(s0, s1) && !dirty) {
-    Fail(what +
-         ": the page is not soft-dirty after the device wrote it: "
-         "the write went through a mapping that a soft-dirty clear should "
-         "have made read-only");
+    Fail(Failure::kNotSoftDirty,
+         what +
+             ": the page is not soft-dirty after the device wrote it: "
+             "the write went through a mapping that a soft-dirty clear should "
+             "have made read-only");
   }
 }
 
@@ -211,15 +217,17 @@ void Worker::FetchAdd(size_t slot) {
   if (!Generation::Quiet(g0, g1)) {
     ++stats_.overlapped;
     if ((old != before && old != 0) || (after != old + 1 && after != 0)) {
-      Fail(what + seen + ", which no reset explains");
+      Fail(Failure::kWrongAtomic, what + seen + ", which no reset explains");
     }
     return;
   }
   if (old != before || after != old + 1) {
-    Fail(what + seen + " and no event replaced the page meanwhile");
+    Fail(Failure::kWrongAtomic,
+         what + seen + " and no event replaced the page meanwhile");
   }
   if (Generation::Quiet(s0, s1) && !dirty) {
-    Fail(what + ": the page is not soft-dirty after the device updated it");
+    Fail(Failure::kNotSoftDirty,
+         what + ": the page is not soft-dirty after the device updated it");
   }
 }
 
@@ -239,9 +247,10 @@ void Worker::ReadOnly(size_t page) {
   const uint8_t* dev = local_.data() + kRecordAt;
   for (size_t i = 0; i < kRecordBytes; ++i) {
     if (dev[i] != ReadOnlyByte(page, off + i)) {
-      Fail(what + ": byte " + std::to_string(off + i) + " is " +
-           std::to_string(dev[i]) + ", expected " +
-           std::to_string(ReadOnlyByte(page, off + i)));
+      Fail(Failure::kReadOnlyBytes,
+           what + ": byte " + std::to_string(off + i) + " is " +
+               std::to_string(dev[i]) + ", expected " +
+               std::to_string(ReadOnlyByte(page, off + i)));
       return;
     }
   }

@@ -59,7 +59,7 @@ class Worker {
   // false (with the failure recorded) on an error completion or timeout.
   bool Post(ibv_wr_opcode opcode, uint64_t remote, uint32_t length,
             const std::string& what);
-  void Fail(const std::string& what);
+  void Fail(Failure kind, const std::string& what);
 
   Shared& shared_;
   ibv_mr* odp_mr_;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <utility>
 
 #include "ibodp/error.h"
@@ -20,6 +21,24 @@ TEST(Mapping, RoundsUpToPages) {
 
 TEST(Mapping, ZeroLengthIsAnError) {
   EXPECT_THROW(Mapping::Anonymous(0), Error);
+}
+
+TEST(Mapping, AlignedStartsOnTheBoundaryWithTheLengthAsked) {
+  constexpr size_t kAlign = size_t{2} << 20;
+  for (const size_t pages : {size_t{1}, size_t{3}, kAlign / PageSize()}) {
+    Mapping m = Mapping::AnonymousAligned(pages * PageSize(), kAlign);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(m.data()) % kAlign, 0U) << pages;
+    EXPECT_EQ(m.size(), pages * PageSize());
+    m.data()[0] = 1;
+    m.data()[m.size() - 1] = 2;  // Writable through the last byte.
+    EXPECT_EQ(m.data()[m.size() - 1], 2);
+  }
+}
+
+TEST(Mapping, AlignmentMustBeAPowerOfTwoMultipleOfThePage) {
+  EXPECT_THROW(Mapping::AnonymousAligned(PageSize(), 3 * PageSize()), Error);
+  EXPECT_THROW(Mapping::AnonymousAligned(PageSize(), PageSize() / 2), Error);
+  EXPECT_THROW(Mapping::AnonymousAligned(PageSize(), 0), Error);
 }
 
 TEST(Mapping, MoveTransfersOwnership) {

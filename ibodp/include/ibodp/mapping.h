@@ -21,6 +21,12 @@ class Mapping {
   // pages). Throws Error on failure or length 0.
   static Mapping Anonymous(size_t length);
 
+  // Anonymous(length) at an address that is a multiple of `alignment` (a
+  // power of two, a multiple of the page size): maps length + alignment
+  // and unmaps the unaligned head and tail. For ranges that transparent
+  // huge pages (2 MiB) must be able to back.
+  static Mapping AnonymousAligned(size_t length, size_t alignment);
+
   // Takes ownership of an existing mapping of `length` bytes at `addr`.
   static Mapping Adopt(void* addr, size_t length);
 

@@ -45,6 +45,10 @@ uint64_t KernelPageFlags(const void* addr);
 // entry or the field is missing.
 uint64_t SmapsKb(const void* addr, const std::string& field);
 
+// The text of `field` (VmFlags, THPeligible, ...) in that entry; empty
+// when the entry or the field is missing.
+std::string SmapsField(const void* addr, const std::string& field);
+
 // Swap is on (/proc/swaps lists a device); Unsupported otherwise.
 void RequireSwap();
 
@@ -71,6 +75,11 @@ void MigrateProcessPages(int from, int to);
 
 // MADV_COLLAPSE: make the range (2 MiB aligned) one transparent huge page.
 void CollapseHugePage(std::span<uint8_t> range);
+
+// CollapseHugePage(), but false where the kernel reports a transient
+// failure (EAGAIN: a page was busy; ENOMEM or EBUSY: no huge page could
+// be allocated or charged) instead of throwing.
+bool TryCollapseHugePage(std::span<uint8_t> range);
 
 // Split the huge pages mapped in `range` into base pages through
 // debugfs's split_huge_pages.
