@@ -27,8 +27,10 @@ def cmd_setup(args):
 def cmd_kernel_build(args):
     deps.ensure_packages()
     src = _source(args)
+    # The planted kernel is not one the tests must pass on: with
+    # --variant planted, only the checks that it fails run.
     variants = (kernel.COMPARED if args.variant == "all" else
-                [args.variant])
+                [] if args.variant == "planted" else [args.variant])
     for v in variants:
         k = kernel.ensure_kernel(src, v, args.flavour, jobs=args.jobs,
                                  force=args.force)
@@ -68,7 +70,9 @@ def cmd_test(args):
                        "vanilla -- CMD`")
     return testcmd.run_all(src, variants, selftests=not args.no_selftests,
                            reproducers=args.variant == "all"
-                           and not args.no_reproducers)
+                           and not args.no_reproducers,
+                           planted=args.variant in ("all", "planted")
+                           and not args.no_planted)
 
 
 def _preset(args):
@@ -217,6 +221,9 @@ def parser():
     t.add_argument("--no-reproducers", action="store_true",
                    help="skip the vanilla kernel's run of the reproducers "
                    "of the base-patches/ bugs (runs with --variant all)")
+    t.add_argument("--no-planted", action="store_true",
+                   help="skip the check that the storm still fails on the "
+                   "planted kernel (runs with --variant all or planted)")
     t.set_defaults(func=cmd_test)
     return p
 
