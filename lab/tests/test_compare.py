@@ -265,10 +265,12 @@ class MarkdownMatchesJson(unittest.TestCase):
     def test_header_and_rows_have_the_same_width(self):
         md = compare.to_markdown(compare.compare(
             report(P50, FAULTS_PRISTINE), report(P50, FAULTS_PATCHED)))
-        widths = {line.count(" | ") for line in md.splitlines()
-                  if line.startswith("| ") and "scenario" in line
-                  or "/event=" in line}
-        self.assertEqual(len(widths), 1)
+        table = [line for line in md.splitlines()
+                 if line.startswith("| ")
+                 and ("scenario" in line or "/event=" in line)]
+        self.assertGreater(len(table), 1, "the header and at least one row")
+        widths = {line.count(" | ") for line in table}
+        self.assertEqual(len(widths), 1, table)
 
     def test_headline_is_read_16_pages_one_row_per_event(self):
         comp = compare.compare(report(P50, FAULTS_PRISTINE),
