@@ -27,10 +27,8 @@ def cmd_setup(args):
 def cmd_kernel_build(args):
     deps.ensure_packages()
     src = _source(args)
-    # The planted kernel is not one the tests must pass on: with
-    # --variant planted, only the checks that it fails run.
     variants = (kernel.COMPARED if args.variant == "all" else
-                [] if args.variant == "planted" else [args.variant])
+                [args.variant])
     for v in variants:
         k = kernel.ensure_kernel(src, v, args.flavour, jobs=args.jobs,
                                  force=args.force)
@@ -60,8 +58,10 @@ def cmd_vm_run(args):
 def cmd_test(args):
     deps.ensure_packages()
     src = _source(args)
+    # The planted kernel is not one the tests must pass on: with
+    # --variant planted, only the checks that it fails run.
     variants = (kernel.COMPARED if args.variant == "all" else
-                [args.variant])
+                [] if args.variant == "planted" else [args.variant])
     if "vanilla" in variants:
         raise LabError("--variant vanilla: the vanilla kernel only runs the "
                        "reproducers of the base-patches/ bugs, which "
