@@ -69,6 +69,27 @@ std::string Hex(const void* addr) {
   return s.str();
 }
 
+// MADV_COLLAPSE of `range`: 0, or the errno of a transient failure
+// (EAGAIN: a page was busy; ENOMEM or EBUSY: no huge page could be
+// allocated or charged). Throws on the others.
+int Collapse(std::span<uint8_t> range) {
+  if (madvise(range.data(), range.size(), kMadvCollapse) == 0) {
+    return 0;
+  }
+  const int err = errno;
+  if (err == EAGAIN || err == ENOMEM || err == EBUSY) {
+    return err;
+  }
+  if (err == EINVAL) {
+    throw Unsupported(
+        "madvise(MADV_COLLAPSE) is EINVAL: the kernel lacks "
+        "CONFIG_TRANSPARENT_HUGEPAGE, the range is not 2 MiB aligned inside "
+        "one mapping, or the mapping may not have huge pages (its VmFlags: " +
+        SmapsField(range.data(), "VmFlags") + ")");
+  }
+  ThrowErrno("madvise(MADV_COLLAPSE)", err);
+}
+
 }  // namespace
 
 PageCounts CountPages(std::span<const uint8_t> range) {
@@ -223,26 +244,13 @@ void MigrateProcessPages(int from, int to) {
 }
 
 bool TryCollapseHugePage(std::span<uint8_t> range) {
-  if (madvise(range.data(), range.size(), kMadvCollapse) == 0) {
-    return true;
-  }
-  const int err = errno;
-  if (err == EAGAIN || err == ENOMEM || err == EBUSY) {
-    return false;
-  }
-  if (err == EINVAL) {
-    throw Unsupported(
-        "madvise(MADV_COLLAPSE) is EINVAL: the kernel lacks "
-        "CONFIG_TRANSPARENT_HUGEPAGE, the range is not 2 MiB aligned inside "
-        "one mapping, or the mapping may not have huge pages (its VmFlags: " +
-        SmapsField(range.data(), "VmFlags") + ")");
-  }
-  ThrowErrno("madvise(MADV_COLLAPSE)", err);
+  return Collapse(range) == 0;
 }
 
 void CollapseHugePage(std::span<uint8_t> range) {
-  if (!TryCollapseHugePage(range)) {
-    ThrowErrno("madvise(MADV_COLLAPSE)", errno);
+  const int err = Collapse(range);
+  if (err != 0) {
+    ThrowErrno("madvise(MADV_COLLAPSE)", err);
   }
 }
 

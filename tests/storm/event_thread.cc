@@ -101,10 +101,10 @@ EventThread::EventThread(Shared& shared, uint64_t seed,
     }
   }
   // The movers need swap and a second NUMA node: say so before the storm.
-  if (std::find(events_.begin(), events_.end(), "pageout") != events_.end()) {
+  if (wants("pageout")) {
     ibodp::RequireSwap();
   }
-  if (std::find(events_.begin(), events_.end(), "migrate") != events_.end()) {
+  if (wants("migrate")) {
     nodes_ = ibodp::RequireNumaNodes();
   }
 }
