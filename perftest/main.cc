@@ -14,8 +14,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +67,10 @@ DEFINE_bool(interleave, true,
             "scenario's repetitions back to back on one setup");
 DEFINE_uint64(seed, 1, "seed of the interleaved order");
 DEFINE_bool(list_events, false, "print the memory events and exit");
+DEFINE_bool(json, false,
+            "with --list_events or --dry_run: print JSON (each event's "
+            "facts as the report states them; the scenario names) instead "
+            "of text");
 DEFINE_bool(dry_run, false,
             "check every flag, print the scenarios and exit without opening "
             "a device");
@@ -181,6 +187,25 @@ void PinTo(int cpu) {
   }
 }
 
+// --list_events: each event with its expected notifier event, as text or
+// as JSON with every fact the report states of it.
+void ListEvents(bool as_json) {
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& name : ibodp::EventNames()) {
+    if (as_json) {
+      nlohmann::json event = perftest::EventFactsJson(name);
+      event["name"] = name;
+      events.push_back(std::move(event));
+    } else {
+      std::cout << name << " (" << ibodp::MakeEvent(name)->NotifierEvent()
+                << ")\n";
+    }
+  }
+  if (as_json) {
+    std::cout << events.dump(1) << "\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,19 +216,16 @@ int main(int argc, char** argv) {
   // records the command line as given.
   std::vector<char*> given(argv, argv + argc);
   gflags::ParseCommandLineFlags(&argc, &argv, true);
-  if (FLAGS_list_events) {
-    for (const auto& name : ibodp::EventNames()) {
-      std::cout << name << " (" << ibodp::MakeEvent(name)->NotifierEvent()
-                << ")\n";
-    }
-    return 0;
-  }
   if (FLAGS_output.empty()) {
     const char* out = std::getenv("IBODP_OUT");
     FLAGS_output = out != nullptr ? std::string(out) + "/perftest.json"
                                   : std::string("perftest.json");
   }
   try {
+    if (FLAGS_list_events) {
+      ListEvents(FLAGS_json);
+      return 0;
+    }
     const std::vector<perftest::Scenario> all =
         perftest::ExpandMatrix(SpecFromFlags());
     CheckOtherFlags();
@@ -212,10 +234,20 @@ int main(int argc, char** argv) {
         perftest::ParseKeyValues("--patch-series", FLAGS_patch_series);
     const auto extra = perftest::ParseKeyValues("--context", FLAGS_context);
     if (FLAGS_dry_run) {
+      nlohmann::json names = nlohmann::json::array();
       for (const auto& s : all) {
-        std::cout << s.Name() << "\n";
+        if (FLAGS_json) {
+          names.push_back(s.Name());
+        } else {
+          std::cout << s.Name() << "\n";
+        }
       }
-      std::cout << all.size() << " scenarios\n";
+      if (FLAGS_json) {
+        std::cout << nlohmann::json{{"scenarios", std::move(names)}}.dump(1)
+                  << "\n";
+      } else {
+        std::cout << all.size() << " scenarios\n";
+      }
       return 0;
     }
     PinTo(cpu);
@@ -252,5 +284,9 @@ int main(int argc, char** argv) {
   } catch (const ibodp::Error& e) {
     std::cerr << "perftest: " << e.what() << "\n";
     return 2;
+  } catch (const std::exception& e) {
+    // nlohmann::json's, say: a bug here, not bad input.
+    std::cerr << "perftest: internal error: " << e.what() << "\n";
+    return 1;
   }
 }

@@ -12,10 +12,12 @@
 #include <fstream>
 #include <iomanip>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <string_view>
 
 #include "ibodp/error.h"
+#include "ibodp/events.h"
 #include "ibodp/hwcounters.h"
 
 namespace perftest {
@@ -186,14 +188,21 @@ RepetitionStats StatsFromJson(const json& j, const std::string& path) {
 }
 
 json ScenarioJson(const Scenario& s) {
-  return {{"name", s.Name()},           {"op", std::string(OpName(s.op))},
-          {"msg_size", s.msg_size},     {"mr_size", s.mr_size},
-          {"pages", s.pages},           {"event", s.event},
-          {"period", s.period},         {"ops", s.ops},
-          {"warmup_ops", s.warmup_ops}, {"repetitions", s.repetitions}};
+  return {{"name", s.Name()},
+          {"op", std::string(OpName(s.op))},
+          {"msg_size", s.msg_size},
+          {"mr_size", s.mr_size},
+          {"pages", s.pages},
+          {"event", s.event},
+          {"event_facts", EventFactsJson(s.event)},
+          {"period", s.period},
+          {"ops", s.ops},
+          {"warmup_ops", s.warmup_ops},
+          {"repetitions", s.repetitions}};
 }
 
-// "name" is derived from the other fields and not read back.
+// "name" and "event_facts" are derived from the other fields and not read
+// back.
 Scenario ScenarioFromJson(const json& j, const std::string& path) {
   Scenario s;
   try {
@@ -453,6 +462,13 @@ std::string Row(const std::string& name, const std::string& reps,
 }
 
 }  // namespace
+
+nlohmann::json EventFactsJson(std::string_view event) {
+  const std::unique_ptr<ibodp::MemoryEvent> e = ibodp::MakeEvent(event);
+  return {{"notifier_event", std::string(e->NotifierEvent())},
+          {"write_protect_only", e->WriteProtectOnly()},
+          {"preserves_contents", e->PreservesContents()}};
+}
 
 std::map<std::string, RepetitionStats> Aggregate(
     const std::vector<RepetitionResult>& repetitions) {

@@ -5,8 +5,11 @@
 // one file format every perftest run writes and every comparison reads.
 // Serialisation goes through nlohmann::json only.
 //
-// JSON layout: {"schema_version": 2, "context": {...}, "results": [{
-//   "scenario": {"name", "op", "msg_size", ...}, "error": "",
+// JSON layout (perftest/report.schema.json has it whole):
+// {"schema_version": 3, "context": {...}, "results": [{
+//   "scenario": {"name", "op", "msg_size", ..., "event_facts": {
+//     "notifier_event", "write_protect_only", "preserves_contents"}},
+//   "error": "",
 //   "aggregates": {"p50_ns": {"mean", "stddev", "min", "max", "cv", "n"}},
 //   "repetitions": [{"ops", "elapsed_ns", "latency": {...}, "counters": [
 //     {"source", "available", "unavailable_reason", "values": {...}}],
@@ -23,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scenario.h"
@@ -31,7 +35,10 @@
 namespace perftest {
 
 // 2: latency.quantiles_ns (the CDF) added.
-inline constexpr int kSchemaVersion = 2;
+// 3: scenario.event_facts: the event's expected mmu-notifier event, whether
+//    it only write-protects and whether it keeps the contents, from
+//    ibodp::MemoryEvent. perftest/report.schema.json describes version 3.
+inline constexpr int kSchemaVersion = 3;
 
 // Where and how a report was made.
 struct Context {
@@ -94,6 +101,12 @@ struct Report {
 
   bool operator==(const Report&) const = default;
 };
+
+// What ibodp::MemoryEvent states of `event` (an ibodp::EventNames() name):
+// {"notifier_event", "write_protect_only", "preserves_contents"}, the one
+// place a report's consumers read an event's expected behaviour from.
+// Throws ibodp::Error for an unknown event.
+nlohmann::json EventFactsJson(std::string_view event);
 
 // Aggregates over `repetitions` (empty when there are none): "p50_ns",
 // "p90_ns", "p99_ns", "p999_ns", "mean_ns", "max_ns", "ops_per_sec",

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ibodp/error.h"
+#include "ibodp/mapping.h"
 #include "ibodp/movers.h"
 #include "ibodp/softdirty.h"
 
@@ -230,10 +231,20 @@ class UffdWp : public MemoryEvent {
   uint8_t* registered_addr_ = nullptr;
 };
 
+// An application that writes its file mapping and syncs it: one byte of
+// every page is rewritten with its own value, so every page is dirty, then
+// msync(MS_SYNC) writes them back, and writeback write-protects each page
+// (folio_mkclean()'s PROTECTION_PAGE). Without the rewrite, every msync
+// after the first would find clean pages and invalidate nothing.
 void Msync(const EventTarget& t) {
   if (t.fd < 0) {
     throw Error(
         "msync event needs a MAP_SHARED file-backed range (EventTarget.fd)");
+  }
+  const size_t page = PageSize();
+  for (size_t off = 0; off < t.length; off += page) {
+    volatile uint8_t* byte = t.addr + off;
+    *byte = *byte;
   }
   Check(msync(t.addr, t.length, MS_SYNC), "msync(MS_SYNC)");
 }

@@ -72,7 +72,7 @@ def cmd_test(args):
                            reproducers=args.variant == "all"
                            and not args.no_reproducers,
                            planted=args.variant in ("all", "planted")
-                           and not args.no_planted)
+                           and not args.no_planted, select=args.k)
 
 
 def _preset(args):
@@ -224,6 +224,10 @@ def parser():
     t.add_argument("--no-planted", action="store_true",
                    help="skip the check that the storm still fails on the "
                    "planted kernel (runs with --variant all or planted)")
+    t.add_argument("-k", metavar="EXPR",
+                   help="run only the checks whose names match EXPR "
+                   "(pytest's -k: 'storm and pristine', 'not pyverbs'); "
+                   "JUnit in results/test/junit.xml")
     t.set_defaults(func=cmd_test)
     return p
 

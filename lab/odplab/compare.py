@@ -13,8 +13,10 @@ verdict on the p50 latency from the repetitions:
 - with fewer repetitions on either side than the smallest number for which
   the test can reach p < alpha at all, the verdict is "unreliable", as
   google/benchmark's compare says for too few repetitions;
-- otherwise the difference is significant when p < alpha and the medians
-  differ by more than the noise threshold; "slower" marks a regression of B.
+- the p values of all tested scenarios are adjusted for the false
+  discovery rate (Benjamini-Hochberg, statsmodels) into q values;
+- the difference is significant when q < alpha and the medians differ by
+  more than the noise threshold; "slower" marks a regression of B.
 
 The noise threshold of a scenario is the larger of a fixed floor (--noise)
 and the control noise of its operation in this run: the largest p50 change
@@ -41,10 +43,11 @@ from dataclasses import dataclass, field
 from math import comb
 from pathlib import Path
 
+from . import schema
 from .common import LabError
 
 # perftest's report schema this reads (perftest/report.h kSchemaVersion).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ALPHA = 0.05
 NOISE = 0.10
 
@@ -74,9 +77,7 @@ def load_report(path):
         raise LabError(f"{path}: schema_version {version!r}, this compare "
                        f"reads {SCHEMA_VERSION}; rerun perftest from this "
                        "tree to get a current report")
-    for key in ("context", "results"):
-        if key not in data:
-            raise LabError(f"{path}: the report has no '{key}'")
+    schema.check_report(data, path)
     return data
 
 
@@ -160,6 +161,7 @@ class Row:
     n_a: int = 0
     n_b: int = 0
     p_value: float | None = None
+    q_value: float | None = None  # p_value, Benjamini-Hochberg adjusted
     change: float | None = None   # median p50 B / median p50 A - 1
     verdict: str = ""
     errors: list = field(default_factory=list)
@@ -219,14 +221,33 @@ def _u_test(xs, ys):
     return float(mannwhitneyu(xs, ys, alternative="two-sided").pvalue)
 
 
-def _verdict(row, xs, ys, alpha, noise, min_reps):
+def _u_tested(row, xs, ys, min_reps):
+    """Sets row.p_value and row.change; returns the verdict when no test
+    can be made ("missing", "unreliable (n<N)"), else None."""
     if not xs or not ys:
         return "missing"
     if min(len(xs), len(ys)) < min_reps:
         return f"unreliable (n<{min_reps})"
     row.p_value = _u_test(xs, ys)
     row.change = _median(ys) / _median(xs) - 1 if _median(xs) else None
-    if row.p_value >= alpha or row.change is None or abs(row.change) <= noise:
+    return None
+
+
+def bh_adjust(p_values):
+    """Benjamini-Hochberg adjusted p values (q values), in order: a
+    comparison of many scenarios flags a difference when q < alpha, which
+    keeps the expected share of false discoveries among the flags at
+    alpha (statsmodels' multipletests; bookworm's scipy 1.10 lacks
+    false_discovery_control)."""
+    if not p_values:
+        return []
+    # Imported here so that odplab's other commands need no statsmodels.
+    from statsmodels.stats.multitest import multipletests  # pylint: disable=import-outside-toplevel
+    return [float(q) for q in multipletests(p_values, method="fdr_bh")[1]]
+
+
+def _verdict(row, alpha, noise):
+    if row.q_value >= alpha or row.change is None or abs(row.change) <= noise:
         return "same"
     return "slower" if row.change > 0 else "faster"
 
@@ -310,10 +331,14 @@ def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
         alpha=alpha, noise=noise, min_reps=min_reps)
     if control:
         comp.controls = _control_noise(rows)
+    untested = {id(row): _u_tested(row, *row.samples, min_reps)
+                for row in rows}
+    tested = [row for row in rows if untested[id(row)] is None]
+    for row, q in zip(tested, bh_adjust([r.p_value for r in tested])):
+        row.q_value = q
     for row in rows:
-        row.verdict = _verdict(row, *row.samples, alpha,
-                               comp.threshold_for(row.scenario["op"]),
-                               min_reps)
+        row.verdict = untested[id(row)] or _verdict(
+            row, alpha, comp.threshold_for(row.scenario["op"]))
         if control and row.scenario["event"] == CONTROL_EVENT and \
                 row.verdict in ("same", "faster", "slower"):
             row.verdict = "control"
@@ -404,7 +429,7 @@ def md_header():
         label, unit = METRICS[key][0], METRICS[key][1]
         suffix = f" {unit}" if unit else ""
         cells += [f"{label}{suffix} A", f"{label}{suffix} B", "B/A"]
-    cells += ["n A/B", "p (U)", "p50 verdict"]
+    cells += ["n A/B", "p (U)", "q (BH)", "p50 verdict"]
     return cells
 
 
@@ -415,6 +440,7 @@ def md_cells(row):
                   fmt_ratio(row.ratio[key])]
     cells += [f"{row.n_a}/{row.n_b}",
               "-" if row.p_value is None else f"{row.p_value:.3f}",
+              "-" if row.q_value is None else f"{row.q_value:.3f}",
               row.verdict if not row.errors else "; ".join(row.errors)]
     return cells
 
@@ -458,20 +484,23 @@ def noise_line(comp):
 
 
 def chance_line(comp):
-    """How many 'significant' U tests chance alone would give."""
+    """How many U tests came out significant before and after the false
+    discovery rate control."""
     tested = sum(1 for r in comp.rows if r.p_value is not None)
     if not tested:
         return ("No scenario was U-tested (none has enough repetitions "
                 "on both sides).")
-    significant = sum(1 for r in comp.rows
-                      if r.p_value is not None and r.p_value < comp.alpha)
+    raw = sum(1 for r in comp.rows
+              if r.p_value is not None and r.p_value < comp.alpha)
+    kept = sum(1 for r in comp.rows
+               if r.q_value is not None and r.q_value < comp.alpha)
     beyond = sum(1 for r in comp.rows if r.verdict in ("faster", "slower"))
-    return (f"{tested} scenarios were U-tested at p < {comp.alpha}: about "
-            f"{tested * comp.alpha:.1f} of them would come out significant "
-            f"by chance alone; {significant} did, {beyond} of them beyond "
-            "their noise threshold (faster or slower). When no more are "
-            "flagged than chance gives, the flags alone are no evidence of "
-            "a difference; a real one repeats in a second run.")
+    return (f"{tested} scenarios were U-tested: {raw} at p < {comp.alpha} "
+            f"(chance alone gives about {tested * comp.alpha:.1f}), {kept} "
+            f"of them at a false discovery rate of {comp.alpha} "
+            f"(Benjamini-Hochberg q < {comp.alpha}), {beyond} of those "
+            "beyond their noise threshold (faster or slower). The verdicts "
+            "use q.")
 
 
 def to_markdown(comp, reference=None, checks=None):
@@ -488,7 +517,8 @@ def to_markdown(comp, reference=None, checks=None):
     lines.append("")
     apart = (f"more than {comp.threshold:.0%} apart" if len(comp.controls) < 2
              else "further apart than their operation's threshold")
-    lines.append(f"Regressions (B slower on p50, U test p < {comp.alpha} and "
+    lines.append(f"Regressions (B slower on p50, BH-adjusted U test q < "
+                 f"{comp.alpha} and "
                  f"{apart}): "
                  + (", ".join(r.name for r in regs) if regs else "none"))
     if checks:

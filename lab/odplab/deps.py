@@ -26,6 +26,9 @@ PACKAGES = [
     # the report (statistics, plots; Debian's /usr/bin/python3) and the
     # browser that checks the HTML page renders
     "python3-scipy", "python3-matplotlib", "chromium-headless-shell",
+    # `odplab test` is a pytest suite; the report's JSON Schema; the false
+    # discovery rate control of compare's U tests
+    "python3-pytest", "python3-jsonschema", "python3-statsmodels",
 ]
 
 

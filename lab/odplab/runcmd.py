@@ -173,13 +173,13 @@ def check_perftest_args(preset, extra):
     """perftest --dry_run on the host: bad extra flags fail here, before
     any kernel is built or booted. Returns the number of scenarios."""
     proc = subprocess.run([str(PERFTEST), f"--preset={preset}",
-                           "--dry_run", *extra], capture_output=True,
-                          text=True, check=False)
+                           "--dry_run", "--json", *extra],
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise LabError("perftest rejects the run's flags "
                        f"({' '.join(extra) or 'the preset'}): "
                        + (proc.stderr.strip() or proc.stdout.strip()))
-    return int(proc.stdout.splitlines()[-1].split()[0])
+    return len(json.loads(proc.stdout)["scenarios"])
 
 
 def run(src, preset="default", out=None, reference=True, extra=()):

@@ -42,11 +42,38 @@ class Variants(unittest.TestCase):
         self.assertEqual(list(call.args[1]), ["pristine"])
         self.assertFalse(call.kwargs["planted"])
 
+    def test_k_selects_checks(self):
+        call = self.run_test("-k", "storm and pristine")
+        self.assertEqual(call.kwargs["select"], "storm and pristine")
+        self.assertIsNone(self.run_test().kwargs["select"])
+
     def test_kernel_build_builds_the_planted_kernel(self):
         with mock.patch.object(kernel, "ensure_kernel") as ensure:
             cli.main(["kernel", "build", "--variant", "planted"])
         self.assertEqual([c.args[1] for c in ensure.call_args_list],
                          ["planted"])
+
+
+class Modules(unittest.TestCase):
+    """Which suite modules run for which selection."""
+
+    def test_all_runs_every_module(self):
+        mods = testcmd.modules(list(kernel.COMPARED))
+        self.assertEqual(sorted(mods), sorted(
+            p.name for p in testcmd.SUITE.glob("test_*.py")))
+
+    def test_planted_alone_runs_no_compared_kernel_check(self):
+        mods = testcmd.modules([], selftests=True, reproducers=False,
+                               planted=True)
+        self.assertEqual(mods, ["test_host.py", "test_patches.py",
+                                "test_planted.py"])
+
+    def test_one_kernel_runs_no_comparison(self):
+        mods = testcmd.modules(["patched"], reproducers=False,
+                               planted=False)
+        self.assertNotIn("test_reports.py", mods)
+        self.assertNotIn("test_selftests.py", mods)  # they boot pristine
+        self.assertIn("test_guest.py", mods)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from odplab import compare
 from odplab.common import LabError
+from tests import goldens
 
 EVENTS = ("none", "soft-dirty", "madvise-dontneed")
 
@@ -29,15 +30,16 @@ def _rep(p50_ns, faults, events=100, inval=16.0, rng=None):
                     "mean_ns": p50_ns, "stddev_ns": 1.0, "quantiles_ns": q},
         "counters": [{"source": "function-profiler", "available": True,
                       "unavailable_reason": "",
-                      "values": {"page_invalidations": inval}}],
+                      "values": {"page_invalidations": int(inval)}}],
     }
 
 
 def _scenario(event, mr=1 << 20, op="read", pages=16):
     name = (f"{op}/msg=4096/mr={mr}/pages={pages}/event={event}/period=1")
     return {"name": name, "op": op, "msg_size": 4096, "mr_size": mr,
-            "pages": pages, "event": event, "period": 1, "ops": 100,
-            "warmup_ops": 10, "repetitions": 5}
+            "pages": pages, "event": event,
+            "event_facts": goldens.event_facts(event), "period": 1,
+            "ops": 100, "warmup_ops": 10, "repetitions": 5}
 
 
 def report(p50_by_event, faults_by_event, reps=5, mrs=(1 << 20,), seed=1,
@@ -54,8 +56,7 @@ def report(p50_by_event, faults_by_event, reps=5, mrs=(1 << 20,), seed=1,
                                      faults_by_event[event], rng=rng)
                                 for _ in range(reps)]})
     return {"schema_version": compare.SCHEMA_VERSION,
-            "context": {"kernel_release": "7.3.4", "extra":
-                        {"variant": variant}, "patch_series": {}},
+            "context": goldens.context(variant=variant),
             "results": results}
 
 
@@ -69,38 +70,6 @@ class MinRepetitions(unittest.TestCase):
         # 2 / C(6, 3) = 0.1, 2 / C(8, 4) = 0.029.
         self.assertEqual(compare.min_repetitions(0.05), 4)
         self.assertEqual(compare.min_repetitions(0.01), 5)
-
-
-class SplitAlternate(unittest.TestCase):
-    """The same-kernel check of odplab test: even against odd repetitions
-    of one interleaved run."""
-
-    def test_halves_take_alternate_repetitions_and_leave_the_input(self):
-        from odplab import testcmd  # pylint: disable=import-outside-toplevel
-        run = report(P50, FAULTS_PRISTINE, reps=12)
-        p50s = [r["latency"]["p50_ns"]
-                for r in run["results"][0]["repetitions"]]
-        even, odd = testcmd.split_alternate(run, "run.json")
-        for half, parity in ((even, 0), (odd, 1)):
-            self.assertEqual(
-                [r["latency"]["p50_ns"]
-                 for r in half["results"][0]["repetitions"]], p50s[parity::2])
-            self.assertNotIn("aggregates", half["results"][0])
-        self.assertIn("odd repetitions", odd["context"]["split_from"])
-        self.assertEqual(len(run["results"][0]["repetitions"]), 12)
-        self.assertIn("aggregates", run["results"][0])
-
-    def test_a_drift_across_the_run_is_not_a_difference(self):
-        # Every repetition 3 % slower than the one before it: back-to-back
-        # halves would differ by 18 %; alternate halves by one step.
-        from odplab import testcmd  # pylint: disable=import-outside-toplevel
-        run = report(P50, FAULTS_PRISTINE, reps=12)
-        for result in run["results"]:
-            for i, rep in enumerate(result["repetitions"]):
-                rep["latency"]["p50_ns"] *= 1.03 ** i
-        even, odd = testcmd.split_alternate(run, "run.json")
-        comp = compare.compare(even, odd, control=False)
-        self.assertEqual({r.verdict for r in comp.rows}, {"same"})
 
 
 class Verdicts(unittest.TestCase):
@@ -175,9 +144,31 @@ class Verdicts(unittest.TestCase):
         b = report({"none": 60e3, "soft-dirty": 100e3,
                     "madvise-dontneed": 1250e3}, FAULTS_PATCHED, seed=3)
         line = compare.chance_line(compare.compare(a, b, control=False))
-        self.assertIn("3 scenarios were U-tested at p < 0.05", line)
-        self.assertIn("about 0.2 of them", line)  # 3 x 0.05
-        self.assertIn("3 did, 3 of them beyond", line)
+        self.assertIn("3 scenarios were U-tested: 3 at p < 0.05", line)
+        self.assertIn("chance alone gives about 0.2", line)  # 3 x 0.05
+        self.assertIn("3 of them at a false discovery rate", line)
+        self.assertIn("3 of those beyond", line)
+
+    def test_bh_adjusted_p_values(self):
+        q = compare.bh_adjust([0.01, 0.04, 0.03, 0.5])
+        for got, want in zip(q, [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5]):
+            self.assertAlmostEqual(got, want)
+        self.assertEqual(compare.bh_adjust([]), [])
+
+    def test_one_separated_scenario_of_many_is_not_a_discovery(self):
+        """With 4 repetitions the smallest p is 2 / C(8, 4) = 0.029: among
+        12 U tests one such p is what chance gives, and BH keeps it
+        'same' where the raw p would have flagged it."""
+        mrs = (1 << 20, 2 << 20, 4 << 20, 8 << 20)
+        a = report(P50, FAULTS_PRISTINE, reps=4, mrs=mrs, seed=1)
+        b = report(P50, FAULTS_PRISTINE, reps=4, mrs=mrs, seed=1)
+        for rep in b["results"][4]["repetitions"]:
+            rep["latency"]["p50_ns"] *= 1.5
+        comp = compare.compare(a, b, control=False)
+        row = comp.rows[4]
+        self.assertLess(row.p_value, 0.05)
+        self.assertGreater(row.q_value, 0.05)
+        self.assertEqual(row.verdict, "same")
 
     def test_quiet_controls_keep_the_floor(self):
         a = report(P50, FAULTS_PRISTINE, seed=1)

@@ -8,7 +8,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from odplab import accel, kernel, testcmd, vm
+from odplab import accel, kernel, known, vm
+from odplab.common import PROJECT_ROOT
 from odplab.kconfig import BASE_FRAGMENT, parse_fragment
 
 
@@ -74,23 +75,11 @@ class Config(unittest.TestCase):
             self.assertEqual(wanted.get(sym), "y", sym)
 
 
-class GtestResults(unittest.TestCase):
-    REPORT = {"testsuites": [
-        {"name": "Swap", "testsuite": [
-            {"name": "A", "result": "COMPLETED",
-             "failures": [{"failure": "16 of 16 pages lost"}]},
-            {"name": "B", "result": "COMPLETED"},
-            {"name": "C", "result": "SKIPPED"}]}]}
-
-    def test_each_test_is_passed_failed_or_skipped(self):
-        self.assertEqual(testcmd._gtest_results(  # pylint: disable=protected-access
-            self.REPORT), {"Swap.A": "FAILED", "Swap.B": "PASSED",
-                           "Swap.C": "SKIPPED"})
-
+class Reproducers(unittest.TestCase):
     def test_every_reproducer_names_the_base_patch_that_fixes_it(self):
         names = {p.name[:4] for p in
-                 (testcmd.PROJECT_ROOT / "base-patches").glob("0*.patch")}
-        for test, fix in testcmd.REPRODUCERS.items():
+                 (PROJECT_ROOT / "base-patches").glob("0*.patch")}
+        for test, fix in known.REPRODUCERS.items():
             self.assertIn(fix[:4], names, test)
 
 

@@ -3,11 +3,9 @@
 """How odplab test reads rdma-core's suite outcomes."""
 
 import unittest
-from unittest import mock
+from odplab import pyverbs
 
-from odplab import testcmd
-
-N = testcmd.PYVERBS_RERUNS
+N = pyverbs.RERUNS
 RACE = "tests.test_cq.CQTest.test_resize_cq"
 
 
@@ -16,35 +14,35 @@ class Unsupported(unittest.TestCase):
         detail = ("Traceback ...\npyverbs.pyverbs_error.PyverbsRDMAError: "
                   "Failed to register a MR. length: 1024, access flags: 193."
                   " Errno: 95, Operation not supported\n")
-        reason = testcmd._unsupported({"outcome": "error", "detail": detail})
+        reason = pyverbs.unsupported({"outcome": "error", "detail": detail})
         self.assertIn("access flags: 193", reason)
         self.assertIn("EOPNOTSUPP", reason)
 
     def test_other_errors_and_failures_stay_failures(self):
-        self.assertIsNone(testcmd._unsupported(
+        self.assertIsNone(pyverbs.unsupported(
             {"outcome": "error", "detail": "PyverbsRDMAError: Failed. "
              "Errno: 22, Invalid argument"}))
-        self.assertIsNone(testcmd._unsupported(
+        self.assertIsNone(pyverbs.unsupported(
             {"outcome": "fail", "detail": "Errno: 95, Operation not "
              "supported"}))
 
 
 class RerunVerdict(unittest.TestCase):
     def test_a_test_patched_never_passes_is_lost(self):
-        lost, p = testcmd.rerun_verdict(N, 0, N)
+        lost, p = pyverbs.rerun_verdict(N, 0, N)
         self.assertTrue(lost)
         self.assertLess(p, 0.001)
 
     def test_a_race_both_kernels_lose_alike_is_not_lost(self):
-        self.assertFalse(testcmd.rerun_verdict(N - 1, N - 1, N)[0])
-        self.assertFalse(testcmd.rerun_verdict(N, N - 1, N)[0])
-        self.assertFalse(testcmd.rerun_verdict(0, 0, N)[0])
+        self.assertFalse(pyverbs.rerun_verdict(N - 1, N - 1, N)[0])
+        self.assertFalse(pyverbs.rerun_verdict(N, N - 1, N)[0])
+        self.assertFalse(pyverbs.rerun_verdict(0, 0, N)[0])
 
     def test_patched_passing_more_often_is_not_lost(self):
-        self.assertFalse(testcmd.rerun_verdict(2, N, N)[0])
+        self.assertFalse(pyverbs.rerun_verdict(2, N, N)[0])
 
     def test_patched_failing_half_the_time_is_lost(self):
-        self.assertTrue(testcmd.rerun_verdict(N, N // 2, N)[0])
+        self.assertTrue(pyverbs.rerun_verdict(N, N // 2, N)[0])
 
 
 def _suite(**outcomes):
@@ -52,60 +50,59 @@ def _suite(**outcomes):
             for k, v in outcomes.items()}
 
 
-class Checks(unittest.TestCase):
-    """pyverbs_checks with the guest runs replaced by fixed outcomes."""
+class Judge(unittest.TestCase):
+    """pyverbs.judge with the reruns replaced by fixed pass counts."""
 
-    def run_checks(self, base, cand, reruns=None):
-        tally = testcmd.Tally()
-        runs = {"pristine": base, "patched": cand}
+    def judge(self, base, cand, reruns=None):
         reruns = reruns or {}
-        with mock.patch.object(testcmd, "pyverbs_run",
-                               lambda s, v, t: runs[v]), \
-                mock.patch.object(testcmd, "pyverbs_rerun",
-                                  lambda s, v, ids, t: reruns[v]), \
-                mock.patch.object(testcmd, "step"), \
-                mock.patch.object(testcmd, "info"):
-            testcmd.pyverbs_checks(None, ["pristine", "patched"], tally)
-        return tally
+        asked = []
+
+        def rerun(variant, tests):
+            asked.append((variant, tests))
+            return reruns[variant]
+        result = pyverbs.judge(base, cand, rerun)
+        return result, asked
 
     def test_no_loss_needs_no_rerun(self):
         both = _suite(a="pass", b="skip")
-        tally = self.run_checks(both, both)
-        self.assertEqual((tally.passed, tally.failed), (1, 0))
-        self.assertEqual(tally.notes, [])
+        (ok, _, notes), asked = self.judge(both, both)
+        self.assertTrue(ok)
+        self.assertEqual((notes, asked), ([], []))
 
     def test_a_loss_both_kernels_repeat_is_a_named_flaky_pass(self):
-        tally = self.run_checks(
+        (ok, _, notes), asked = self.judge(
             _suite(a="pass", **{"test_cq.CQTest.test_resize_cq": "pass"}),
             _suite(a="pass", **{"test_cq.CQTest.test_resize_cq": "fail"}),
             {"pristine": {RACE: N - 1}, "patched": {RACE: N - 1}})
-        self.assertEqual((tally.passed, tally.failed), (1, 0))
-        self.assertEqual(len(tally.notes), 1)
-        self.assertIn(RACE, tally.notes[0])
-        self.assertIn(f"{N - 1}/{N} on pristine", tally.notes[0])
+        self.assertTrue(ok)
+        self.assertEqual(len(notes), 1)
+        self.assertIn(RACE, notes[0])
+        self.assertIn(f"{N - 1}/{N} on pristine", notes[0])
+        self.assertEqual(asked, [("pristine", [RACE]), ("patched", [RACE])])
 
     def test_a_loss_the_reruns_confirm_fails(self):
-        tally = self.run_checks(
+        (ok, detail, _), _ = self.judge(
             _suite(**{"test_cq.CQTest.test_resize_cq": "pass"}),
             _suite(**{"test_cq.CQTest.test_resize_cq": "error"}),
             {"pristine": {RACE: N}, "patched": {RACE: 0}})
-        self.assertEqual(tally.failed, 1)
-        self.assertIn(RACE, tally.failures[0])
-        self.assertIn(f"0/{N} on patched", tally.failures[0])
+        self.assertFalse(ok)
+        self.assertIn(RACE, detail)
+        self.assertIn(f"0/{N} on patched", detail)
 
     def test_reruns_that_did_not_run_fail_the_check(self):
-        tally = self.run_checks(
+        (ok, detail, _), _ = self.judge(
             _suite(a="pass"), _suite(a="fail"),
             {"pristine": {"tests.a": N}, "patched": None})
-        self.assertEqual(tally.failed, 1)
-        self.assertIn("did not run", tally.failures[0])
+        self.assertFalse(ok)
+        self.assertIn("did not run", detail)
 
     def test_many_losses_fail_without_reruns(self):
-        many = testcmd.PYVERBS_MAX_RERUN + 1
-        tally = self.run_checks(
+        many = pyverbs.MAX_RERUN + 1
+        (ok, _, _), asked = self.judge(
             {f"t{i}": {"outcome": "pass"} for i in range(many)},
             {f"t{i}": {"outcome": "fail"} for i in range(many)})
-        self.assertEqual(tally.failed, 1)
+        self.assertFalse(ok)
+        self.assertEqual(asked, [])
 
 
 if __name__ == "__main__":

@@ -13,8 +13,20 @@ class Expectations(unittest.TestCase):
         comp = compare.compare(report(P50, FAULTS_PRISTINE),
                                report(P50, FAULTS_PATCHED))
         checks = reportcheck.expectation_checks(comp)
-        self.assertEqual(len(checks), 2)
+        self.assertEqual(len(checks), 3)  # none, soft-dirty, dontneed
         self.assertTrue(all(ok for _, ok, _ in checks), checks)
+
+    def test_a_wrong_classification_in_the_report_fails(self):
+        """What events.cc states reaches the check through the report: a
+        soft-dirty stated as dropping pages expects patched to fault."""
+        a, b = report(P50, FAULTS_PRISTINE), report(P50, FAULTS_PATCHED)
+        for r in a["results"] + b["results"]:
+            if r["scenario"]["event"] == "soft-dirty":
+                r["scenario"]["event_facts"]["write_protect_only"] = False
+        failed = [n for n, ok, _ in reportcheck.expectation_checks(
+            compare.compare(a, b)) if not ok]
+        self.assertEqual(len(failed), 1, failed)
+        self.assertIn("soft-dirty", failed[0])
 
     def test_a_patched_kernel_that_still_faults_fails(self):
         comp = compare.compare(report(P50, FAULTS_PRISTINE),

@@ -9,7 +9,7 @@ import json
 import unittest
 from pathlib import Path
 
-from odplab import testcmd
+from odplab import storm as testcmd
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -69,7 +69,7 @@ class Summary(unittest.TestCase):
 
     def test_the_line_names_every_event_that_ran(self):
         data = golden("storm-pristine.json")
-        line = testcmd._storm_line(data)  # pylint: disable=protected-access
+        line = testcmd.line(data)
         for event, n in data["events"].items():
             self.assertIn(f"{event} {n}", line)
         self.assertIn(f"{data['huge_pages_made']} huge pages made", line)

@@ -7,6 +7,7 @@ opened (so these run where there is no RDMA device).
 Usage: python3 test_perftest_cli.py PATH/TO/perftest
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -92,6 +93,25 @@ class BadFlags(unittest.TestCase):
         self.assertIn("soft-dirty (MMU_NOTIFY_SOFT_DIRTY)", lines)
         self.assertIn("pageout (MMU_NOTIFY_CLEAR)", lines)
         self.assertIn("migrate (MMU_NOTIFY_CLEAR)", lines)
+
+    def test_list_events_json_states_each_events_facts(self):
+        proc = run(["--list_events", "--json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        events = {e["name"]: e for e in json.loads(proc.stdout)}
+        self.assertEqual(len(events), 13)
+        self.assertEqual(events["soft-dirty"], {
+            "name": "soft-dirty", "notifier_event": "MMU_NOTIFY_SOFT_DIRTY",
+            "write_protect_only": True, "preserves_contents": True})
+        self.assertFalse(events["mprotect-none"]["write_protect_only"])
+        self.assertFalse(events["madvise-dontneed"]["preserves_contents"])
+
+    def test_dry_run_json_lists_the_scenario_names(self):
+        proc = run(["--preset=quick", "--dry_run", "--json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = json.loads(proc.stdout)["scenarios"]
+        self.assertIn(
+            "read/msg=4096/mr=1048576/pages=16/event=fork/period=1", names)
+        self.assertEqual(len(names), len(set(names)))
 
 
 if __name__ == "__main__":

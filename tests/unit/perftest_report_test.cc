@@ -8,11 +8,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "ibodp/error.h"
+#include "ibodp/events.h"
 #include "ibodp/hwcounters.h"
 #include "report.h"
 
@@ -97,6 +100,20 @@ TEST(ReportTest, RoundTripsThroughText) {
             18446744073709551615ull);
 }
 
+TEST(ReportTest, EventFactsAreWhatTheMemoryEventStates) {
+  for (const std::string& name : ibodp::EventNames()) {
+    Report report = SampleReport();
+    report.results[0].scenario.event = name;
+    const nlohmann::json facts =
+        ToJson(report)["results"][0]["scenario"]["event_facts"];
+    const auto event = ibodp::MakeEvent(name);
+    EXPECT_EQ(facts["notifier_event"], std::string(event->NotifierEvent()))
+        << name;
+    EXPECT_EQ(facts["write_protect_only"], event->WriteProtectOnly()) << name;
+    EXPECT_EQ(facts["preserves_contents"], event->PreservesContents()) << name;
+  }
+}
+
 TEST(ReportTest, UnavailableCountersKeepTheirReason) {
   const Report back = ReportFromJson(ToJson(SampleReport()));
   const Counters& profiler = back.results[0].repetitions[0].counters[1];
@@ -150,7 +167,9 @@ TEST(ReportTest, SchemaVersionMismatchIsRejected) {
     ReportFromJson(json);
     FAIL() << "expected ibodp::Error";
   } catch (const ibodp::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("schema_version 3 is not supported"),
+    EXPECT_NE(std::string(e.what()).find("schema_version " +
+                                         std::to_string(kSchemaVersion + 1) +
+                                         " is not supported"),
               std::string::npos)
         << e.what();
   }
@@ -262,6 +281,61 @@ TEST(ReportTableTest, RowsAlignWithTheHeader) {
   EXPECT_NE(failed.find("FAILED: ibv_post_send: Invalid argument"),
             std::string::npos)
       << failed;
+}
+
+// The golden report (perftest/testdata/report-golden.json): what this
+// writer makes of one READ and one WRITE scenario per event, with the fault
+// counts a kernel that keeps pages on write-protecting events shows. The
+// lab's Python tests read the file and check it against
+// perftest/report.schema.json; a change to the format shows here first.
+// IBODP_UPDATE_GOLDEN=1 rewrites the file instead of comparing.
+Report GoldenReport() {
+  Report report = SampleReport();
+  report.results.clear();
+  for (const std::string& name : ibodp::EventNames()) {
+    const auto event = ibodp::MakeEvent(name);
+    for (const Op op : {Op::kRead, Op::kWrite}) {
+      ScenarioResult r;
+      r.scenario = ReadScenario();
+      r.scenario.op = op;
+      r.scenario.event = name;
+      r.scenario.period = 1;
+      r.scenario.repetitions = 1;
+      const bool faults =
+          name != "none" && (op == Op::kWrite || !event->WriteProtectOnly());
+      r.repetitions = {Repetition(1)};
+      r.repetitions[0].faults_per_op =
+          faults ? static_cast<double>(r.scenario.pages) : 0.0;
+      r.aggregates = Aggregate(r.repetitions);
+      report.results.push_back(std::move(r));
+    }
+  }
+  return report;
+}
+
+TEST(GoldenReport, IsWhatTheWriterWrites) {
+  const fs::path golden =
+      fs::path(PERFTEST_SOURCE_DIR) / "testdata" / "report-golden.json";
+  const char* update = std::getenv("IBODP_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    WriteReport(GoldenReport(), golden);
+    GTEST_SKIP() << "rewrote " << golden;
+  }
+  const fs::path written = fs::temp_directory_path() /
+                           ("perftest-golden-" + std::to_string(getpid()));
+  WriteReport(GoldenReport(), written);
+  std::ifstream want_in(golden);
+  ASSERT_TRUE(want_in) << golden << " is missing: IBODP_UPDATE_GOLDEN=1 "
+                       << "./build/tests/unit/ibodp_unit_tests "
+                       << "--gtest_filter=GoldenReport.* writes it";
+  const std::string want((std::istreambuf_iterator<char>(want_in)), {});
+  std::ifstream got_in(written);
+  const std::string got((std::istreambuf_iterator<char>(got_in)), {});
+  fs::remove(written);
+  EXPECT_EQ(got, want) << "the writer's output changed: if on purpose, bump "
+                          "kSchemaVersion, update perftest/report.schema.json "
+                          "and rerun with IBODP_UPDATE_GOLDEN=1";
+  EXPECT_EQ(ReadReport(golden), GoldenReport());
 }
 
 }  // namespace

@@ -1,0 +1,133 @@
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+"""One guest job of `odplab test`: a variant, a command line, and what came
+back (exit status, splats, the structured result files the command wrote
+into its out directory). Every check of the suite reads its guest's results
+through this layer; a job runs once per `odplab test` however many checks
+read it."""
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import kernel as kernel_mod
+from .common import results_dir
+from .vm import VmOptions, VmResult, run_in_vm
+
+# What the in-guest fault-count tests expect of each kernel: whether it
+# keeps ODP pages on write-protecting events (tests/guest/faults_test.cc
+# reads IBODP_EXPECT_KEEP).
+EXPECT_KEEP = {"vanilla": "0", "pristine": "0", "patched": "1",
+               "planted": "1"}
+
+# The kernels the in-guest tests run on: the patched one with lockdep,
+# DEBUG_VM (lab/config/debug.config) and KASAN (kasan.config), since it
+# keeps mappings the pristine one drops.
+TEST_FLAVOUR = {"vanilla": "default", "pristine": "default",
+                "patched": "kasan", "planted": "default"}
+
+
+@dataclass
+class GuestJob:
+    variant: str
+    name: str
+    argv: list
+    result: VmResult
+
+    @property
+    def out(self):
+        return self.result.out_dir
+
+    @property
+    def clean(self):
+        """Exit status 0 and no kernel splat."""
+        return self.result.exit_code == 0
+
+    def json(self, filename):
+        """A JSON file the command wrote, or None when it wrote none (or
+        an unreadable one: the check that needs it says so)."""
+        try:
+            return json.loads((self.out / filename).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def console(self):
+        path = self.out / "console.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def rerun_hint(self):
+        return (f"rerun: ./odplab vm run --variant {self.variant} --flavour "
+                f"{TEST_FLAVOUR[self.variant]} -- "
+                + " ".join(str(a) for a in self.argv))
+
+
+def out_dir(name):
+    return results_dir() / "test" / name
+
+
+def run_job(source, variant, argv, name, timeout, echo=True):
+    """Boots the variant's test kernel and runs argv in it; the command's
+    files land in results/test/NAME (pass paths there in argv)."""
+    kern = kernel_mod.ensure_kernel(source, variant, TEST_FLAVOUR[variant])
+    out = out_dir(name)
+    out.mkdir(parents=True, exist_ok=True)
+    opts = VmOptions(timeout=timeout, boot_timeout=min(timeout, 180.0),
+                     echo=echo,
+                     env={"IBODP_EXPECT_KEEP": EXPECT_KEEP[variant]})
+    r = run_in_vm(kern, [str(a) for a in argv], variant, out_dir=out,
+                  opts=opts)
+    return GuestJob(variant, name, list(argv), r)
+
+
+@dataclass
+class GtestCase:
+    name: str          # Suite.Test
+    verdict: str       # "PASSED" | "FAILED" | "SKIPPED"
+    message: str       # the failure or the skip's reason
+
+
+def gtest_xml(path):
+    """{Suite.Test: GtestCase} of a GoogleTest XML report, or None when the
+    file is missing or cut short (the run died)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return None
+    cases = {}
+    for tc in root.iter("testcase"):
+        name = f"{tc.get('classname')}.{tc.get('name')}"
+        failures = [f.get("message", "") for f in tc.findall("failure")]
+        skipped = tc.find("skipped")
+        if failures:
+            cases[name] = GtestCase(name, "FAILED", "\n".join(failures))
+        elif tc.get("result") == "skipped" or skipped is not None:
+            msg = skipped.get("message", "") if skipped is not None else ""
+            # The message starts with FILE:LINE; the reason follows.
+            cases[name] = GtestCase(name, "SKIPPED",
+                                    msg.split("\n", 1)[-1].strip())
+        else:
+            cases[name] = GtestCase(name, "PASSED", "")
+    return cases
+
+
+def gtest_list(binary):
+    """Suite.Test names a GoogleTest binary has (--gtest_list_tests needs
+    no device, so it runs on the host)."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    proc = subprocess.run([str(binary), "--gtest_list_tests"],
+                          capture_output=True, text=True, check=True)
+    names, suite = [], None
+    for line in proc.stdout.splitlines():
+        if not line.strip():
+            continue
+        if not line.startswith(" "):
+            suite = line.split()[0]
+        else:
+            names.append(suite + line.split()[0])
+    return names
+
+
+def path_in(name, filename):
+    """An absolute path in a job's out directory, for the guest's argv."""
+    return Path(out_dir(name)) / filename
