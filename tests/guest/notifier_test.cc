@@ -12,9 +12,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -177,7 +179,16 @@ class NotifierEventTest : public ::testing::TestWithParam<std::string> {
     }
     const size_t length = kPages * PageSize();
     if (GetParam() == "msync") {
-      file_ = std::tmpfile();
+      // Writeback needs a disk filesystem: tmpfs has none to clean.
+      const char* dir = std::getenv("IBODP_WRITEBACK_DIR");
+      ASSERT_NE(dir, nullptr)
+          << "IBODP_WRITEBACK_DIR is not set: point it at a directory on a "
+             "disk filesystem (the lab guest mounts an ext4 image)";
+      std::string path = std::string(dir) + "/notifier-msync-XXXXXX";
+      const int fd = mkstemp(path.data());
+      ASSERT_GE(fd, 0) << path << ": " << std::strerror(errno);
+      unlink(path.c_str());
+      file_ = fdopen(fd, "r+");
       ASSERT_NE(file_, nullptr);
       ASSERT_EQ(ftruncate(fileno(file_), static_cast<off_t>(length)), 0);
       range_ =
