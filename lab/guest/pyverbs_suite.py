@@ -56,10 +56,16 @@ class Recorder(unittest.TextTestResult):
         self.timeout = timeout
         self._start = 0.0
 
-    def _set(self, test, outcome, detail=""):
+    def _set(self, test, outcome, detail="", exc=None):
         self.outcomes[test.id()] = {
             "outcome": outcome, "detail": detail[-3000:],
             "seconds": round(time.monotonic() - self._start, 3)}
+        if exc is not None:
+            # What raised, structured: pyverbs' errors carry the errno of
+            # the verb that failed (error_code).
+            self.outcomes[test.id()]["exception"] = {
+                "type": type(exc).__name__, "message": str(exc)[-1000:],
+                "errno": getattr(exc, "error_code", None)}
 
     def startTest(self, test):
         self._start = time.monotonic()
@@ -81,7 +87,8 @@ class Recorder(unittest.TextTestResult):
 
     def addError(self, test, err):
         super().addError(test, err)
-        self._set(test, "error", self._exc_info_to_string(err, test))
+        self._set(test, "error", self._exc_info_to_string(err, test),
+                  exc=err[1])
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)

@@ -4,7 +4,7 @@
 EOPNOTSUPP errors it reports instead of skipping, and the verdict on tests
 that pristine passes and patched does not."""
 
-import re
+import errno
 
 from .common import PROJECT_ROOT
 
@@ -21,14 +21,16 @@ ALPHA = 0.05
 
 def unsupported(outcome):
     """The reason when an error is the device refusing a feature
-    (EOPNOTSUPP), which rdma-core's suite reports as an error in a few
-    places instead of skipping; None otherwise."""
-    if outcome["outcome"] != "error":
+    (PyverbsRDMAError with errno EOPNOTSUPP), which rdma-core's suite
+    reports as an error in a few places instead of skipping; None
+    otherwise. pyverbs_suite.py records the exception's type and errno."""
+    exc = outcome.get("exception") or {}
+    if outcome["outcome"] != "error" or \
+            exc.get("type") != "PyverbsRDMAError" or \
+            exc.get("errno") != errno.EOPNOTSUPP:
         return None
-    m = re.search(r"PyverbsRDMAError: (.*Errno: 95, Operation not "
-                  r"supported)", outcome["detail"])
-    return (f"the device does not support it: {m.group(1)} (the suite "
-            "reports this EOPNOTSUPP as an error)") if m else None
+    return (f"the device does not support it: {exc.get('message', '')} "
+            "(the suite reports this EOPNOTSUPP as an error)")
 
 
 def rerun_verdict(base_passes, cand_passes, runs):

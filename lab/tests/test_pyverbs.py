@@ -9,22 +9,31 @@ N = pyverbs.RERUNS
 RACE = "tests.test_cq.CQTest.test_resize_cq"
 
 
+def _error(exc_type, errno_value, message="Failed to register a MR. "
+           "length: 1024, access flags: 193."):
+    return {"outcome": "error", "detail": "Traceback ...",
+            "exception": {"type": exc_type, "message": message,
+                          "errno": errno_value}}
+
+
 class Unsupported(unittest.TestCase):
     def test_eopnotsupp_at_registration_is_a_skip_with_the_reason(self):
-        detail = ("Traceback ...\npyverbs.pyverbs_error.PyverbsRDMAError: "
-                  "Failed to register a MR. length: 1024, access flags: 193."
-                  " Errno: 95, Operation not supported\n")
-        reason = pyverbs.unsupported({"outcome": "error", "detail": detail})
+        reason = pyverbs.unsupported(_error("PyverbsRDMAError", 95))
         self.assertIn("access flags: 193", reason)
         self.assertIn("EOPNOTSUPP", reason)
 
     def test_other_errors_and_failures_stay_failures(self):
         self.assertIsNone(pyverbs.unsupported(
-            {"outcome": "error", "detail": "PyverbsRDMAError: Failed. "
-             "Errno: 22, Invalid argument"}))
+            _error("PyverbsRDMAError", 22)))
+        self.assertIsNone(pyverbs.unsupported(_error("OSError", 95)))
         self.assertIsNone(pyverbs.unsupported(
             {"outcome": "fail", "detail": "Errno: 95, Operation not "
              "supported"}))
+
+    def test_an_outcome_without_the_exception_is_not_a_skip(self):
+        self.assertIsNone(pyverbs.unsupported(
+            {"outcome": "error", "detail": "PyverbsRDMAError: Failed. "
+             "Errno: 95, Operation not supported"}))
 
 
 class RerunVerdict(unittest.TestCase):
