@@ -7,6 +7,7 @@ through this layer; a job runs once per `odplab test` however many checks
 read it."""
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,12 +67,18 @@ def out_dir(name):
     return results_dir() / "test" / name
 
 
-def run_job(source, variant, argv, name, timeout, echo=True):
+def run_job(source, variant, argv, name, timeout, echo=True, prepare=None):
     """Boots the variant's test kernel and runs argv in it; the command's
-    files land in results/test/NAME (pass paths there in argv)."""
+    files land in results/test/NAME (pass paths there in argv), which is
+    emptied first so that no check reads an earlier run's file.
+    prepare(out) writes the job's inputs there before the boot."""
     kern = kernel_mod.ensure_kernel(source, variant, TEST_FLAVOUR[variant])
     out = out_dir(name)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    if prepare is not None:
+        prepare(out)
     opts = VmOptions(timeout=timeout, boot_timeout=min(timeout, 180.0),
                      echo=echo,
                      env={"IBODP_EXPECT_KEEP": EXPECT_KEEP[variant]})

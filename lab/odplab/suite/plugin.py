@@ -28,14 +28,16 @@ class OdplabPlugin:
 
     # ---- Guest jobs, each run once. ----
 
-    def job(self, variant, name, argv, timeout, echo=True):
-        """The job NAME on VARIANT, run the first time a check asks."""
+    def job(self, variant, name, argv, timeout, echo=True, prepare=None):
+        """The job NAME on VARIANT, run the first time a check asks (see
+        guestjob.run_job)."""
         key = (variant, name)
         if key not in self.jobs:
             info(f"guest job {name} on the {variant} kernel "
                  f"({guestjob.TEST_FLAVOUR[variant]} flavour)")
             self.jobs[key] = guestjob.run_job(self.source, variant, argv,
-                                              name, timeout, echo=echo)
+                                              name, timeout, echo=echo,
+                                              prepare=prepare)
         return self.jobs[key]
 
     # ---- Fixtures and parametrisation. ----
