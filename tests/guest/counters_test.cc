@@ -18,16 +18,18 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ibodp/error.h"
+#include "ibodp/events.h"
 #include "ibodp/hwcounters.h"
 #include "ibodp/profiler.h"
-#include "ibodp/softdirty.h"
 #include "odp_fixture.h"
 
 namespace ibodp {
@@ -118,8 +120,35 @@ class OdpCounters : public guest::OdpFixture {
               kept ? 0 : invalidations * kPages);
   }
 
-  uint64_t Expected(bool write_protect_only) const {
-    return write_protect_only && keeps_ ? 0 : kPages;
+  // Faults of a READ of every page after `event` (see faults_test.cc).
+  uint64_t Expected(const MemoryEvent& event) const {
+    return event.WriteProtectOnly() && keeps_ ? 0 : kPages;
+  }
+
+  // Applies the named event to the MR and READs every page; checks the
+  // faults and that each of `invalidations` ranges over the MR counted
+  // under the event's own counter, kept or dropped as the event states.
+  void ExpectEvent(const std::string& name, uint64_t invalidations) {
+    const auto event = MakeEvent(name);
+    const CounterValues delta = AfterEventAndRead([&] {
+      event->Apply({remote_->data(), Bytes(), -1});
+    });
+    ExpectFaults(delta, Expected(*event));
+    ExpectInvalidated(delta, CounterEvent(*event), invalidations,
+                      event->WriteProtectOnly());
+  }
+
+  // "MMU_NOTIFY_SOFT_DIRTY" -> "soft_dirty", as the counters spell it.
+  static std::string CounterEvent(const MemoryEvent& event) {
+    std::string name(event.NotifierEvent());
+    constexpr std::string_view kPrefix = "MMU_NOTIFY_";
+    if (name.starts_with(kPrefix)) {
+      name.erase(0, kPrefix.size());
+    }
+    for (char& c : name) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return name;
   }
 
   bool keeps_ = false;
@@ -135,49 +164,28 @@ TEST_F(OdpCounters, NoEvent) {
   EXPECT_EQ(ValueOf(delta, kCntPageWriteProtections), 0u);
 }
 
-TEST_F(OdpCounters, SoftDirty) {
-  const CounterValues delta = AfterEventAndRead([] { ClearSoftDirty(); });
-  ExpectFaults(delta, Expected(true));
-  ExpectInvalidated(delta, "soft_dirty", 1, true);
-}
+TEST_F(OdpCounters, SoftDirty) { ExpectEvent("soft-dirty", 1); }
 
-TEST_F(OdpCounters, ForkWithChildThatExits) {
-  const CounterValues delta = AfterEventAndRead(guest::ForkChildThatExits);
-  ExpectFaults(delta, Expected(true));
-  ExpectInvalidated(delta, "protection_page", 1, true);
-}
+TEST_F(OdpCounters, ForkWithChildThatExits) { ExpectEvent("fork", 1); }
 
-TEST_F(OdpCounters, MprotectReadOnlyAndBack) {
-  const CounterValues delta = AfterEventAndRead([this] {
-    ASSERT_EQ(mprotect(remote_->data(), Bytes(), PROT_READ), 0);
-    ASSERT_EQ(mprotect(remote_->data(), Bytes(), PROT_READ | PROT_WRITE), 0);
-  });
-  ExpectFaults(delta, Expected(true));
-  // Both calls keep the range readable.
-  ExpectInvalidated(delta, "protection_vma", 2, true);
-}
+// Both calls keep the range readable.
+TEST_F(OdpCounters, MprotectReadOnlyAndBack) { ExpectEvent("mprotect-ro", 2); }
 
 TEST_F(OdpCounters, MprotectNoneAndBack) {
-  const CounterValues delta = AfterEventAndRead([this] {
-    ASSERT_EQ(mprotect(remote_->data(), Bytes(), PROT_NONE), 0);
-    ASSERT_EQ(mprotect(remote_->data(), Bytes(), PROT_READ | PROT_WRITE), 0);
+  const auto event = MakeEvent("mprotect-none");
+  const CounterValues delta = AfterEventAndRead([&] {
+    event->Apply({remote_->data(), Bytes(), -1});
   });
-  ExpectFaults(delta, Expected(false));
+  ExpectFaults(delta, Expected(*event));
   // PROT_NONE drops; the way back keeps the range readable, with no page
   // left to keep, and still counts its range.
   const uint64_t back = keeps_ ? kPages : 0;
-  EXPECT_EQ(ValueOf(delta, DroppedCounter("protection_vma")),
-            2 * kPages - back);
-  EXPECT_EQ(ValueOf(delta, WriteProtectedCounter("protection_vma")), back);
+  const std::string counter = CounterEvent(*event);
+  EXPECT_EQ(ValueOf(delta, DroppedCounter(counter)), 2 * kPages - back);
+  EXPECT_EQ(ValueOf(delta, WriteProtectedCounter(counter)), back);
 }
 
-TEST_F(OdpCounters, MadviseDontneed) {
-  const CounterValues delta = AfterEventAndRead([this] {
-    ASSERT_EQ(madvise(remote_->data(), Bytes(), MADV_DONTNEED), 0);
-  });
-  ExpectFaults(delta, Expected(false));
-  ExpectInvalidated(delta, "clear", 1, false);
-}
+TEST_F(OdpCounters, MadviseDontneed) { ExpectEvent("madvise-dontneed", 1); }
 
 }  // namespace
 }  // namespace ibodp
