@@ -11,6 +11,8 @@ from pathlib import Path
 
 from . import expect
 
+CHROMIUM = "chromium-headless-shell"
+
 def expectation_checks(comp):
     """[(name, ok, detail)] for the comparison's RDMA READ and WRITE rows
     at period 1, A being pristine and B patched: each kernel's faults per
