@@ -4,12 +4,13 @@
 the report carries (perftest writes them from ibodp::MemoryEvent): no
 list of events lives here."""
 
+from .guestjob import EXPECT_KEEP
+
 
 def keeps_pages(variant):
     """Whether the variant's kernel keeps ODP pages read-only on events
     that only write-protect (the patched series and the planted kernel
     built on it)."""
-    from .guestjob import EXPECT_KEEP  # pylint: disable=import-outside-toplevel
     return EXPECT_KEEP[variant] == "1"
 
 

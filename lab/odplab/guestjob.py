@@ -6,8 +6,10 @@ into its out directory). Every check of the suite reads its guest's results
 through this layer; a job runs once per `odplab test` however many checks
 read it."""
 
+import functools
 import json
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,10 +120,10 @@ def gtest_xml(path):
     return cases
 
 
+@functools.lru_cache(maxsize=None)
 def gtest_list(binary):
     """Suite.Test names a GoogleTest binary has (--gtest_list_tests needs
     no device, so it runs on the host)."""
-    import subprocess  # pylint: disable=import-outside-toplevel
     proc = subprocess.run([str(binary), "--gtest_list_tests"],
                           capture_output=True, text=True, check=True)
     names, suite = [], None

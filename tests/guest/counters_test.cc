@@ -232,28 +232,9 @@ TEST_P(OdpEventClassification, IsWhatTheKernelCounts) {
   }
 }
 
-// Every event on the fixture's anonymous MR but three: msync needs a
-// file-backed MR; one MADV_PAGEOUT or move_pages() of the fixture's warmed
-// pages counted no invalidation here on 2026-12-01 (patched, KASAN), where
-// perftest's per-op counts show both dropping every page. Why is not
-// established.
-std::vector<std::string> ClassifiedEvents() {
-  std::vector<std::string> names = EventNames();
-  for (const char* name : {"msync", "pageout", "migrate"}) {
-    std::erase(names, name);
-  }
-  return names;
-}
-
 INSTANTIATE_TEST_SUITE_P(All, OdpEventClassification,
-                         ::testing::ValuesIn(ClassifiedEvents()),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& c : s) {
-                             c = c == '-' ? '_' : c;
-                           }
-                           return s;
-                         });
+                         ::testing::ValuesIn(guest::FixtureEvents()),
+                         guest::EventParamName);
 
 }  // namespace
 }  // namespace ibodp

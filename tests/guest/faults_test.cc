@@ -73,28 +73,9 @@ TEST_P(OdpFaults, ReadAfterTheEventFaultsWhatItStates) {
   }
 }
 
-// Every event on the fixture's anonymous MR but three, which perftest's
-// fault-count check covers per op: msync needs a file-backed MR; after
-// the fixture's warm-up, one MADV_PAGEOUT or move_pages() of the 16 pages
-// left one page in place (15 of 16 faulted, on both kernels, 2026-12-01;
-// why that page stays is not established; the mover tests evict in a loop
-// and name such pages).
-std::vector<std::string> AnonymousEvents() {
-  std::vector<std::string> names = EventNames();
-  for (const char* name : {"msync", "pageout", "migrate"}) {
-    std::erase(names, name);
-  }
-  return names;
-}
-
-INSTANTIATE_TEST_SUITE_P(All, OdpFaults, ::testing::ValuesIn(AnonymousEvents()),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& c : s) {
-                             c = c == '-' ? '_' : c;
-                           }
-                           return s;
-                         });
+INSTANTIATE_TEST_SUITE_P(All, OdpFaults,
+                         ::testing::ValuesIn(guest::FixtureEvents()),
+                         guest::EventParamName);
 
 }  // namespace
 }  // namespace ibodp

@@ -8,7 +8,7 @@ import functools
 import json
 import subprocess
 
-from .. import compare, expect
+from .. import compare, expect, guestjob
 from ..userspace import PERFTEST
 
 PAGES = 16
@@ -37,19 +37,21 @@ def perftest_job(odplab, variant):
         "--msg-sizes=4K", "--mr-sizes=1M", f"--pages={PAGES}",
         "--events=" + ",".join(events()), "--iterations=20", "--warmup=20",
         f"--repetitions={compare.min_repetitions()}",
-        f"--output={job_report(name)}"], 1500)
+        f"--output={guestjob.path_in(name, 'perftest.json')}"], 1500)
 
 
-def job_report(name):
-    from ..guestjob import path_in  # pylint: disable=import-outside-toplevel
-    return path_in(name, "perftest.json")
+@functools.lru_cache(maxsize=None)
+def _load(path):
+    """Each job's report read and checked against the schema once, not
+    once per check."""
+    return compare.load_report(path)
 
 
 def report_of(odplab, variant):
     job = perftest_job(odplab, variant)
     path = job.out / "perftest.json"
     assert path.exists(), f"perftest wrote no report: {job.result.message}"
-    return job, compare.load_report(path)
+    return job, _load(path)
 
 
 def test_run_clean(odplab, variant):
