@@ -84,7 +84,7 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   opts.max_rd_atomic = 16;
   pair_ = std::make_unique<ibodp::LoopbackRcPair>(dev, pd_.get(), opts);
   local_ = ibodp::Mapping::Anonymous(scenario.pages * stride_);
-  if (scenario.event == "msync") {
+  if (ibodp::MakeEvent(scenario.event)->NeedsFile()) {
     remote_fd_ = OpenBackingFile(scenario.mr_size);
     remote_ = ibodp::Mapping(nullptr, scenario.mr_size, PROT_READ | PROT_WRITE,
                              MAP_SHARED, remote_fd_.get(), 0);

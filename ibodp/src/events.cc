@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <string>
@@ -65,6 +66,13 @@ class SimpleEvent : public MemoryEvent {
   bool wp_only_;
   bool preserves_;
   std::function<void(const EventTarget&)> apply_;
+};
+
+// A SimpleEvent on a MAP_SHARED file mapping.
+class FileEvent : public SimpleEvent {
+ public:
+  using SimpleEvent::SimpleEvent;
+  bool NeedsFile() const override { return true; }
 };
 
 void MprotectAndBack(const EventTarget& t, int prot) {
@@ -353,8 +361,8 @@ std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
     return std::make_unique<UffdWp>();
   }
   if (name == "msync") {
-    return std::make_unique<SimpleEvent>("msync", "MMU_NOTIFY_PROTECTION_PAGE",
-                                         true, true, Msync);
+    return std::make_unique<FileEvent>("msync", "MMU_NOTIFY_PROTECTION_PAGE",
+                                       true, true, Msync);
   }
   if (name == "pageout") {
     return std::make_unique<PageOutEvent>();
@@ -368,6 +376,19 @@ std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
   }
   throw Error("unknown event '" + std::string(name) +
               "'; known events: " + known);
+}
+
+std::vector<std::string> AnonymousEventNames() {
+  std::vector<std::string> names = EventNames();
+  std::erase_if(names,
+                [](const std::string& n) { return MakeEvent(n)->NeedsFile(); });
+  return names;
+}
+
+std::string EventIdentifier(std::string_view name) {
+  std::string s(name);
+  std::replace(s.begin(), s.end(), '-', '_');
+  return s;
 }
 
 }  // namespace ibodp

@@ -331,13 +331,13 @@ def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
         alpha=alpha, noise=noise, min_reps=min_reps)
     if control:
         comp.controls = _control_noise(rows)
-    untested = {id(row): _u_tested(row, *row.samples, min_reps)
-                for row in rows}
-    tested = [row for row in rows if untested[id(row)] is None]
+    # Per row, the verdict when no test can be made, else None.
+    untested = [_u_tested(row, *row.samples, min_reps) for row in rows]
+    tested = [row for row, why in zip(rows, untested) if why is None]
     for row, q in zip(tested, bh_adjust([r.p_value for r in tested])):
         row.q_value = q
-    for row in rows:
-        row.verdict = untested[id(row)] or _verdict(
+    for row, why in zip(rows, untested):
+        row.verdict = why or _verdict(
             row, alpha, comp.threshold_for(row.scenario["op"]))
         if control and row.scenario["event"] == CONTROL_EVENT and \
                 row.verdict in ("same", "faster", "slower"):

@@ -64,23 +64,35 @@ TEST_P(EventTest, AppliesAndLeavesRangeUsable) {
   EXPECT_FALSE(FirstMismatch(m.bytes(), 43).has_value());
 }
 
-// Every event that acts on anonymous memory; msync has its own test.
-std::vector<std::string> AnonymousEvents() {
-  std::vector<std::string> names = EventNames();
-  std::erase(names, "msync");
-  return names;
+// Every event that acts on anonymous memory; those that need a file have
+// their own tests below.
+INSTANTIATE_TEST_SUITE_P(All, EventTest,
+                         ::testing::ValuesIn(AnonymousEventNames()),
+                         [](const auto& info) {
+                           return EventIdentifier(info.param);
+                         });
+
+// NeedsFile() is what the event does: without a backing file it refuses,
+// naming what it needs, instead of acting on anonymous memory.
+TEST(Events, AnEventThatNeedsAFileRefusesAnonymousMemory) {
+  size_t needing = 0;
+  for (const std::string& name : EventNames()) {
+    auto event = MakeEvent(name);
+    if (!event->NeedsFile()) {
+      continue;
+    }
+    ++needing;
+    Mapping m = Mapping::Anonymous(kPages * PageSize());
+    EXPECT_THROW(event->Apply({m.data(), m.size(), -1}), Error) << name;
+  }
+  EXPECT_EQ(needing + AnonymousEventNames().size(), EventNames().size());
+  EXPECT_GE(needing, 1U) << "msync needs a file";
 }
 
-INSTANTIATE_TEST_SUITE_P(All, EventTest, ::testing::ValuesIn(AnonymousEvents()),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& c : s) {
-                             if (c == '-') {
-                               c = '_';
-                             }
-                           }
-                           return s;
-                         });
+TEST(Events, IdentifierReplacesDashes) {
+  EXPECT_EQ(EventIdentifier("madvise-dontneed"), "madvise_dontneed");
+  EXPECT_EQ(EventIdentifier("none"), "none");
+}
 
 TEST(Events, UnknownNameListsKnownOnes) {
   try {
@@ -96,8 +108,9 @@ TEST(Events, UnknownNameListsKnownOnes) {
 }
 
 // Whether each event's NotifierEvent() and WriteProtectOnly() are what the
-// kernel sends is checked against the kernel itself, in the guest
-// (tests/guest/notifier_test.cc).
+// kernel sends is checked against the kernel itself, in the guest: rxe's
+// per-event counters (tests/guest/counters_test.cc,
+// OdpEventClassification).
 
 TEST(Events, MadviseDontneedZeroesAnonymousMemory) {
   auto event = MakeEvent("madvise-dontneed");

@@ -44,6 +44,9 @@ class MemoryEvent {
   virtual bool WriteProtectOnly() const = 0;
   // Whether the range keeps its bytes across the event.
   virtual bool PreservesContents() const { return true; }
+  // Whether the event needs a MAP_SHARED file-backed range (EventTarget.fd):
+  // writeback (msync) does; every other event acts on anonymous memory.
+  virtual bool NeedsFile() const { return false; }
   // Applies the event once; returns the time spent in system calls.
   // Throws Error naming the failing call.
   virtual std::chrono::nanoseconds Apply(const EventTarget& target) = 0;
@@ -54,6 +57,13 @@ std::vector<std::string> EventNames();
 
 // Throws Error("unknown event 'x'; known events: ...") for a bad name.
 std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name);
+
+// The events of EventNames() that act on anonymous memory (!NeedsFile()).
+std::vector<std::string> AnonymousEventNames();
+
+// The name as a C identifier ("soft-dirty" -> "soft_dirty"), for test
+// parameter names.
+std::string EventIdentifier(std::string_view name);
 
 }  // namespace ibodp
 
