@@ -84,6 +84,10 @@ def cmd_run(args):
     extra = list(args.perftest_args)
     if extra and extra[0] == "--":
         extra = extra[1:]
+    if args.host and args.same_kernel:
+        raise LabError("--same-kernel boots a lab kernel twice and cannot "
+                       "go with --host; on a host, compare two --host runs "
+                       "with odplab compare")
     if args.host:
         return runcmd.run_host(args.device, _preset(args), args.out,
                                reference=not args.no_reference, extra=extra)
@@ -91,7 +95,8 @@ def cmd_run(args):
         raise LabError("--device names a host device and needs --host; the "
                        "guests always use rxe0")
     return runcmd.run(_source(args), _preset(args), args.out,
-                      reference=not args.no_reference, extra=extra)
+                      reference=not args.no_reference, extra=extra,
+                      same_kernel=args.same_kernel)
 
 
 def cmd_compare(args):
@@ -187,6 +192,11 @@ def parser():
                    "device (real ODP hardware, e.g. mlx5)")
     u.add_argument("--device", default=None,
                    help="with --host: the RDMA device (default: the first)")
+    u.add_argument("--same-kernel", metavar="VARIANT", default=None,
+                   choices=kernel.COMPARED,
+                   help="run VARIANT on two boots instead of pristine and "
+                   "patched: every difference compare reports is then a "
+                   "false positive, and the run prints their rate")
     u.add_argument("perftest_args", nargs=argparse.REMAINDER,
                    help="extra perftest flags after --, e.g. "
                    "-- --events=none,soft-dirty")

@@ -483,6 +483,21 @@ def noise_line(comp):
             f"), which run the same code on both kernels, above {floor}")
 
 
+def same_kernel_line(comp):
+    """For two runs of one kernel, where every difference is noise: how
+    many tested scenarios compare called different (the false-positive
+    rate of its thresholds), and how many U tests alone would have."""
+    tested = [r for r in comp.rows if r.verdict != "control"
+              and r.p_value is not None]
+    flagged = [r for r in tested if r.verdict in ("faster", "slower")]
+    raw = [r for r in tested if r.p_value < comp.alpha]
+    return (f"same kernel, two boots: {len(flagged)} of {len(tested)} "
+            f"tested scenarios flagged (false-positive rate "
+            f"{len(flagged) / max(1, len(tested)):.1%}); {len(raw)} had "
+            f"p < {comp.alpha} before the BH adjustment; noise threshold "
+            f"{noise_line(comp)}")
+
+
 def chance_line(comp):
     """How many U tests came out significant before and after the false
     discovery rate control."""

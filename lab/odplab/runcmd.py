@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import accel
 from . import compare as compare_mod
+from . import expect
 from . import kernel as kernel_mod
 from . import reportcheck
 from .common import PROJECT_ROOT, LabError, info, results_dir, step
@@ -90,14 +91,15 @@ def _suite_argv(vdir, preset_spec, perftest_cmd, reference, device="rxe0"):
             f"--ref-rounds={rounds}", "--", *perftest_cmd]
 
 
-def run_variant(src, variant, out, preset_spec, reference, extra):
-    vdir = out / variant
+def run_variant(src, variant, out, preset_spec, reference, extra,
+                label=None):
+    vdir = out / (label or variant)
     vdir.mkdir(parents=True, exist_ok=True)
     kern = kernel_mod.ensure_kernel(src, variant, "default")
     _save_kernel(kern, vdir)
     cmd = perftest_argv(PERFTEST, preset_spec[0], vdir / "perftest.json",
                         kern.manifest, variant, extra)
-    step(f"{variant}: perftest --preset={preset_spec[0]}"
+    step(f"{label or variant}: perftest --preset={preset_spec[0]}"
          + (" and ib_read_lat / ib_write_lat / ib_send_lat --odp"
             if reference else "") + " in one guest boot")
     opts = VmOptions(timeout=preset_spec[1], boot_timeout=180.0)
@@ -119,8 +121,9 @@ def _empty_report(variant):
             "results": []}
 
 
-def write_comparison(out, labels=("pristine", "patched")):
-    """compare.md and compare.html from whatever reports exist."""
+def write_comparison(out, labels=("pristine", "patched"), keeps=(False, True)):
+    """compare.md and compare.html from whatever reports exist; `keeps`
+    says whether each kernel keeps ODP pages (reportcheck)."""
     reports = []
     for label in labels:
         path = out / label / "perftest.json"
@@ -135,7 +138,7 @@ def write_comparison(out, labels=("pristine", "patched")):
     comp = compare_mod.compare(a, b, pa, pb, labels[0], labels[1])
     reference = {"A": _reference(out, labels[0]),
                  "B": _reference(out, labels[1])}
-    checks = reportcheck.expectation_checks(comp)
+    checks = reportcheck.expectation_checks(comp, keeps)
     compare_mod.write_comparison_files(comp, a, b, out, reference, checks)
     return comp, checks
 
@@ -182,8 +185,17 @@ def check_perftest_args(preset, extra):
     return len(json.loads(proc.stdout)["scenarios"])
 
 
-def run(src, preset="default", out=None, reference=True, extra=()):
+def run(src, preset="default", out=None, reference=True, extra=(),
+        same_kernel=None):
+    """perftest on pristine and on patched, one boot each, and their
+    comparison; with same_kernel=VARIANT, that kernel on two boots
+    instead, whose comparison measures compare's false-positive rate."""
     preset_spec = PRESETS[preset]
+    if same_kernel:
+        runs = [(same_kernel, f"{same_kernel}-boot{i}") for i in (1, 2)]
+    else:
+        runs = [(v, v) for v in kernel_mod.COMPARED]
+    labels = tuple(label for _, label in runs)
     build_userspace()
     n = check_perftest_args(preset_spec[0], extra)
     out = Path(out).resolve() if out else _new_dir(
@@ -192,26 +204,30 @@ def run(src, preset="default", out=None, reference=True, extra=()):
     t0 = time.monotonic()
     info(f"{n} perftest scenarios per kernel")
     # Both kernels before the first boot: a build never splits the run.
-    for variant in kernel_mod.COMPARED:
+    for variant in sorted({v for v, _ in runs}):
         kernel_mod.ensure_kernel(src, variant, "default")
     info(f"report directory: {out}")
     failures, interrupted, comp, checks = [], False, None, []
     try:
-        for i, variant in enumerate(kernel_mod.COMPARED, 1):
-            step(f"stage {i} of {len(kernel_mod.COMPARED)}: {variant} kernel "
+        for i, (variant, label) in enumerate(runs, 1):
+            step(f"stage {i} of {len(runs)}: {label} "
                  f"({time.monotonic() - t0:.0f} s elapsed)")
-            r = run_variant(src, variant, out, preset_spec, reference, extra)
+            r = run_variant(src, variant, out, preset_spec, reference, extra,
+                            label=label)
             if r.exit_code != 0:
-                failures.append(f"{variant}: {r.message}")
+                failures.append(f"{label}: {r.message}")
     except KeyboardInterrupt:
         interrupted = True
     try:
-        comp, checks = write_comparison(out)
+        keeps = tuple(expect.keeps_pages(v) for v, _ in runs)
+        comp, checks = write_comparison(out, labels, keeps)
     except KeyboardInterrupt:
         interrupted = True
     except LabError as e:  # e.g. an old report from another accelerator
         failures.append(f"comparison: {e}")
     _finish(out, comp, checks, failures, interrupted)
+    if same_kernel and comp is not None:
+        print(compare_mod.same_kernel_line(comp), flush=True)
     if interrupted:
         return 130
     return 1 if failures else 0

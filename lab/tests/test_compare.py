@@ -149,6 +149,19 @@ class Verdicts(unittest.TestCase):
         self.assertIn("3 of them at a false discovery rate", line)
         self.assertIn("3 of those beyond", line)
 
+    def test_same_kernel_line_counts_flagged_among_tested(self):
+        a = report(P50, FAULTS_PRISTINE)
+        b = report({"none": 60e3, "soft-dirty": 100e3,
+                    "madvise-dontneed": 1250e3}, FAULTS_PATCHED, seed=3)
+        line = compare.same_kernel_line(compare.compare(a, b, control=False))
+        self.assertIn("3 of 3 tested scenarios flagged (false-positive rate "
+                      "100.0%); 3 had p < 0.05", line)
+        line = compare.same_kernel_line(compare.compare(
+            report(P50, FAULTS_PRISTINE, seed=1),
+            report(P50, FAULTS_PRISTINE, seed=2)))
+        # The control row (no event) is not counted as a test.
+        self.assertIn("0 of 2 tested scenarios flagged", line)
+
     def test_bh_adjusted_p_values(self):
         q = compare.bh_adjust([0.01, 0.04, 0.03, 0.5])
         for got, want in zip(q, [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.5]):

@@ -36,6 +36,20 @@ class Expectations(unittest.TestCase):
         self.assertEqual(len(failed), 1)
         self.assertIn("soft-dirty", failed[0])
 
+    def test_two_boots_of_pristine_expect_pristine_on_both_sides(self):
+        """odplab run --same-kernel pristine: both reports must fault on
+        every page; a side that kept pages fails."""
+        comp = compare.compare(report(P50, FAULTS_PRISTINE),
+                               report(P50, FAULTS_PRISTINE))
+        same = reportcheck.expectation_checks(comp, keeps=(False, False))
+        self.assertTrue(all(ok for _, ok, _ in same), same)
+        comp = compare.compare(report(P50, FAULTS_PRISTINE),
+                               report(P50, FAULTS_PATCHED))
+        failed = [n for n, ok, _ in reportcheck.expectation_checks(
+            comp, keeps=(False, False)) if not ok]
+        self.assertEqual(len(failed), 1, failed)
+        self.assertIn("soft-dirty", failed[0])
+
 
 class Clock(unittest.TestCase):
     def test_a_jiffies_clock_fails_and_tsc_passes(self):

@@ -83,15 +83,7 @@ def same_kernel(odplab):
     out = guestjob.out_dir("same-pristine")
     comp = compare.write_outputs(*(j.out / "run.json" for j in jobs), out,
                                  "pristine, boot 1", "pristine, boot 2")
-    tested = [r for r in comp.rows if r.verdict not in ("control",)]
-    flagged = [r for r in tested if r.verdict in ("faster", "slower")]
-    raw = [r for r in tested if r.p_value is not None and
-           r.p_value < comp.alpha]
-    line = (f"same kernel, two boots: {len(flagged)} of {len(tested)} "
-            f"scenarios flagged (false-positive rate "
-            f"{len(flagged) / max(1, len(tested)):.0%}); {len(raw)} had "
-            f"p < {comp.alpha} before the BH adjustment; noise threshold "
-            f"{compare.noise_line(comp)} ({out}/compare.md)")
+    line = f"{compare.same_kernel_line(comp)} ({out}/compare.md)"
     info(line)
     odplab.notes.append(line)
     return comp
