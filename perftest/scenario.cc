@@ -260,6 +260,14 @@ void RequireFitsLargestMr(const MatrixSpec& spec, const std::string& what,
                      std::string(kFlagMrSizes) + " or " + std::string(fix));
 }
 
+// Whether the event can act on an MR of `mr_size` bytes: the THP events
+// need whole huge pages.
+bool EventFits(const std::string& event, uint64_t mr_size) {
+  return !ibodp::MakeEvent(event)->NeedsHugePages() ||
+         (mr_size >= ibodp::kHugePageBytes &&
+          mr_size % ibodp::kHugePageBytes == 0);
+}
+
 bool PagesFit(const MatrixSpec& spec, uint64_t pages, uint64_t mr) {
   return pages <= mr / spec.page_size;
 }
@@ -292,6 +300,16 @@ void ValidateFit(const MatrixSpec& spec) {
                            "a smaller " + std::string(kFlagMsgSizes));
     }
   }
+  for (const std::string& event : spec.events) {
+    if (std::none_of(spec.mr_sizes.begin(), spec.mr_sizes.end(),
+                     [&](uint64_t mr) { return EventFits(event, mr); })) {
+      throw ibodp::Error("event " + event +
+                         " needs an MR of whole 2 MiB huge pages but no " +
+                         std::string(kFlagMrSizes) +
+                         " is a multiple of 2 MiB; add one (e.g. 2M) or "
+                         "leave the event out");
+    }
+  }
   for (const uint64_t pages : spec.pages) {
     RequireFitsLargestMr(
         spec, std::string(kFlagPages) + " " + std::to_string(pages),
@@ -320,8 +338,18 @@ std::optional<std::string> Misfit(const MatrixSpec& spec,
 }
 
 void AppendEventsAndPeriods(const MatrixSpec& spec, Scenario point,
-                            std::vector<Scenario>* out) {
+                            std::vector<Scenario>* out,
+                            std::vector<std::string>* skipped) {
   for (const std::string& event : spec.events) {
+    if (!EventFits(event, point.mr_size)) {
+      if (skipped != nullptr) {
+        skipped->push_back(std::string(OpName(point.op)) + "/mr=" +
+                           std::to_string(point.mr_size) + "/" + event +
+                           ": the event needs an MR of whole 2 MiB huge "
+                           "pages");
+      }
+      continue;
+    }
     for (const uint64_t period : spec.periods) {
       point.event = event;
       point.period = period;
@@ -456,7 +484,7 @@ std::vector<Scenario> ExpandMatrix(const MatrixSpec& spec,
             }
             continue;
           }
-          AppendEventsAndPeriods(spec, point, &scenarios);
+          AppendEventsAndPeriods(spec, point, &scenarios, skipped);
         }
       }
     }

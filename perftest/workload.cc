@@ -84,10 +84,21 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   opts.max_rd_atomic = 16;
   pair_ = std::make_unique<ibodp::LoopbackRcPair>(dev, pd_.get(), opts);
   local_ = ibodp::Mapping::Anonymous(scenario.pages * stride_);
-  if (ibodp::MakeEvent(scenario.event)->NeedsFile()) {
+  const std::unique_ptr<ibodp::MemoryEvent> event =
+      ibodp::MakeEvent(scenario.event);
+  if (event->NeedsFile()) {
     remote_fd_ = OpenBackingFile(scenario.mr_size);
     remote_ = ibodp::Mapping(nullptr, scenario.mr_size, PROT_READ | PROT_WRITE,
                              MAP_SHARED, remote_fd_.get(), 0);
+  } else if (event->NeedsHugePages()) {
+    remote_ = ibodp::Mapping::AnonymousAligned(scenario.mr_size,
+                                               ibodp::kHugePageBytes);
+    if (madvise(remote_.data(), remote_.size(), MADV_HUGEPAGE) != 0) {
+      ibodp::ThrowErrno("madvise(MADV_HUGEPAGE) on the MR for event " +
+                            scenario.event +
+                            " (needs CONFIG_TRANSPARENT_HUGEPAGE)",
+                        errno);
+    }
   } else {
     remote_ = ibodp::Mapping::Anonymous(scenario.mr_size);
   }

@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -297,6 +299,61 @@ class Migrate : public MemoryEvent {
   size_t next_ = 0;
 };
 
+// The THP movers. Each first puts the range into the state its event
+// leaves (untimed: that takes an invalidation of its own), then times the
+// event. khugepaged's collapse and the split both send CLEAR (collapse:
+// khugepaged.c's collapse_huge_page(); split: __split_huge_pmd()), and
+// the bytes stay.
+bool IsHuge(const EventTarget& t) {
+  for (size_t off = 0; off < t.length; off += kHugePageBytes) {
+    if ((KernelPageFlags(t.addr + off) & kPageFlagThp) == 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// MADV_COLLAPSE until every extent is a huge page: it fails now and then
+// for a page that is busy (the device's faults, ksmd, the LRU batches).
+void CollapseAll(const EventTarget& t) {
+  constexpr int kAttempts = 20;
+  for (int i = 0; i < kAttempts; ++i) {
+    if (TryCollapseHugePage({t.addr, t.length}) && IsHuge(t)) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  throw Error("MADV_COLLAPSE made no huge pages of the " +
+              std::to_string(t.length >> 20) + " MiB range in " +
+              std::to_string(kAttempts) +
+              " attempts (no free huge page, or THP disabled: "
+              "/sys/kernel/mm/transparent_hugepage/enabled)");
+}
+
+class ThpEvent : public MemoryEvent {
+ public:
+  explicit ThpEvent(bool split) : split_(split) {}
+  std::string_view Name() const override {
+    return split_ ? "thp-split" : "thp-collapse";
+  }
+  std::string_view NotifierEvent() const override { return "MMU_NOTIFY_CLEAR"; }
+  bool WriteProtectOnly() const override { return false; }
+  bool NeedsHugePages() const override { return true; }
+  std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    if (split_) {
+      if (!IsHuge(t)) {
+        CollapseAll(t);
+      }
+      return Timed([&] { SplitHugePages({t.addr, t.length}); });
+    }
+    SplitHugePages({t.addr, t.length});
+    return Timed([&] { CollapseAll(t); });
+  }
+
+ private:
+  bool split_;
+};
+
 }  // namespace
 
 std::vector<std::string> EventNames() {
@@ -312,7 +369,9 @@ std::vector<std::string> EventNames() {
           "uffd-wp",
           "msync",
           "pageout",
-          "migrate"};
+          "migrate",
+          "thp-collapse",
+          "thp-split"};
 }
 
 std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
@@ -369,6 +428,9 @@ std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
   }
   if (name == "migrate") {
     return std::make_unique<Migrate>();
+  }
+  if (name == "thp-collapse" || name == "thp-split") {
+    return std::make_unique<ThpEvent>(name == "thp-split");
   }
   std::string known;
   for (const auto& n : EventNames()) {

@@ -89,21 +89,40 @@ class BadFlags(unittest.TestCase):
         proc = run(["--list_events"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         lines = proc.stdout.splitlines()
-        self.assertEqual(len(lines), 13)
+        self.assertEqual(len(lines), 15)
         self.assertIn("soft-dirty (MMU_NOTIFY_SOFT_DIRTY)", lines)
         self.assertIn("pageout (MMU_NOTIFY_CLEAR)", lines)
         self.assertIn("migrate (MMU_NOTIFY_CLEAR)", lines)
+        self.assertIn("thp-collapse (MMU_NOTIFY_CLEAR)", lines)
+        self.assertIn("thp-split (MMU_NOTIFY_CLEAR)", lines)
 
     def test_list_events_json_states_each_events_facts(self):
         proc = run(["--list_events", "--json"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         events = {e["name"]: e for e in json.loads(proc.stdout)}
-        self.assertEqual(len(events), 13)
+        self.assertEqual(len(events), 15)
         self.assertEqual(events["soft-dirty"], {
             "name": "soft-dirty", "notifier_event": "MMU_NOTIFY_SOFT_DIRTY",
             "write_protect_only": True, "preserves_contents": True})
         self.assertFalse(events["mprotect-none"]["write_protect_only"])
         self.assertFalse(events["madvise-dontneed"]["preserves_contents"])
+
+    def test_a_thp_event_without_a_2m_mr_is_refused(self):
+        proc = run(["--preset=quick", "--events=thp-split", "--dry_run"])
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("event thp-split needs an MR of whole 2 MiB huge pages",
+                      proc.stderr)
+        self.assertIn("add one (e.g. 2M)", proc.stderr)
+
+    def test_a_thp_event_leaves_out_the_mr_sizes_it_cannot_use(self):
+        proc = run(["--preset=quick", "--events=none,thp-collapse",
+                    "--mr-sizes=1M,4M", "--dry_run", "--json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = json.loads(proc.stdout)["scenarios"]
+        self.assertEqual(names, [
+            "read/msg=4096/mr=1048576/pages=16/event=none/period=1",
+            "read/msg=4096/mr=4194304/pages=16/event=none/period=1",
+            "read/msg=4096/mr=4194304/pages=16/event=thp-collapse/period=1"])
 
     def test_dry_run_json_lists_the_scenario_names(self):
         proc = run(["--preset=quick", "--dry_run", "--json"])

@@ -21,6 +21,9 @@
 
 namespace ibodp {
 
+// The size of a transparent huge page on x86-64 (a PMD mapping).
+inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+
 // The range an event acts on. `fd` is the backing file of a MAP_SHARED
 // range (msync), -1 for anonymous memory.
 struct EventTarget {
@@ -47,6 +50,10 @@ class MemoryEvent {
   // Whether the event needs a MAP_SHARED file-backed range (EventTarget.fd):
   // writeback (msync) does; every other event acts on anonymous memory.
   virtual bool NeedsFile() const { return false; }
+  // Whether the event needs a range that transparent huge pages back: a
+  // multiple of kHugePageBytes, aligned to it, with MADV_HUGEPAGE (the THP
+  // events collapse and split huge pages).
+  virtual bool NeedsHugePages() const { return false; }
   // Applies the event once; returns the time spent in system calls.
   // Throws Error naming the failing call.
   virtual std::chrono::nanoseconds Apply(const EventTarget& target) = 0;

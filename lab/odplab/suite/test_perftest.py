@@ -34,7 +34,7 @@ def perftest_job(odplab, variant):
     name = f"perftest-{variant}"
     return odplab.job(variant, name, [
         PERFTEST, "--preset=quick", "--ops=" + ",".join(OPS),
-        "--msg-sizes=4K", "--mr-sizes=1M", f"--pages={PAGES}",
+        "--msg-sizes=4K", "--mr-sizes=2M", f"--pages={PAGES}",
         "--events=" + ",".join(events()), "--iterations=20", "--warmup=20",
         f"--repetitions={compare.min_repetitions()}",
         f"--output={guestjob.path_in(name, 'perftest.json')}"], 1500)
