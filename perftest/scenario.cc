@@ -303,11 +303,13 @@ void ValidateFit(const MatrixSpec& spec) {
   for (const std::string& event : spec.events) {
     if (std::none_of(spec.mr_sizes.begin(), spec.mr_sizes.end(),
                      [&](uint64_t mr) { return EventFits(event, mr); })) {
-      throw ibodp::Error("event " + event +
-                         " needs an MR of whole 2 MiB huge pages but no " +
-                         std::string(kFlagMrSizes) +
-                         " is a multiple of 2 MiB; add one (e.g. 2M) or "
-                         "leave the event out");
+      const std::string huge = FormatBytes(ibodp::kHugePageBytes);
+      std::string msg = "event " + event;
+      msg += " needs an MR of whole " + huge + " huge pages but no ";
+      msg += std::string(kFlagMrSizes) + " is a multiple of " + huge;
+      msg += "; add one (e.g. " + std::string(kFlagMrSizes) + "=2M)";
+      msg += " or leave the event out";
+      throw ibodp::Error(msg);
     }
   }
   for (const uint64_t pages : spec.pages) {
@@ -319,12 +321,19 @@ void ValidateFit(const MatrixSpec& spec) {
 }
 
 // Why `point` cannot run, or nothing when it can.
+// "read/msg=4096/mr=1048576/pages=16": a point of the matrix before its
+// event and period.
+std::string PointName(const Scenario& point) {
+  std::string name(OpName(point.op));
+  name += "/msg=" + std::to_string(point.msg_size);
+  name += "/mr=" + std::to_string(point.mr_size);
+  name += "/pages=" + std::to_string(point.pages);
+  return name;
+}
+
 std::optional<std::string> Misfit(const MatrixSpec& spec,
                                   const Scenario& point) {
-  const std::string where = std::string(OpName(point.op)) +
-                            "/msg=" + std::to_string(point.msg_size) +
-                            "/mr=" + std::to_string(point.mr_size) +
-                            "/pages=" + std::to_string(point.pages) + ": ";
+  const std::string where = PointName(point) + ": ";
   if (point.msg_size > point.mr_size) {
     return where + "the " + FormatBytes(point.msg_size) +
            " message does not fit the " + FormatBytes(point.mr_size) + " MR";
@@ -343,10 +352,9 @@ void AppendEventsAndPeriods(const MatrixSpec& spec, Scenario point,
   for (const std::string& event : spec.events) {
     if (!EventFits(event, point.mr_size)) {
       if (skipped != nullptr) {
-        skipped->push_back(std::string(OpName(point.op)) + "/mr=" +
-                           std::to_string(point.mr_size) + "/" + event +
-                           ": the event needs an MR of whole 2 MiB huge "
-                           "pages");
+        skipped->push_back(PointName(point) + "/event=" + event +
+                           ": the event needs an MR of whole " +
+                           FormatBytes(ibodp::kHugePageBytes) + " huge pages");
       }
       continue;
     }

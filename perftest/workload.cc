@@ -91,14 +91,7 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
     remote_ = ibodp::Mapping(nullptr, scenario.mr_size, PROT_READ | PROT_WRITE,
                              MAP_SHARED, remote_fd_.get(), 0);
   } else if (event->NeedsHugePages()) {
-    remote_ = ibodp::Mapping::AnonymousAligned(scenario.mr_size,
-                                               ibodp::kHugePageBytes);
-    if (madvise(remote_.data(), remote_.size(), MADV_HUGEPAGE) != 0) {
-      ibodp::ThrowErrno("madvise(MADV_HUGEPAGE) on the MR for event " +
-                            scenario.event +
-                            " (needs CONFIG_TRANSPARENT_HUGEPAGE)",
-                        errno);
-    }
+    remote_ = ibodp::Mapping::AnonymousHuge(scenario.mr_size);
   } else {
     remote_ = ibodp::Mapping::Anonymous(scenario.mr_size);
   }

@@ -300,34 +300,61 @@ class Migrate : public MemoryEvent {
 };
 
 // The THP movers. Each first puts the range into the state its event
-// leaves (untimed: that takes an invalidation of its own), then times the
-// event. khugepaged's collapse and the split both send CLEAR (collapse:
-// khugepaged.c's collapse_huge_page(); split: __split_huge_pmd()), and
-// the bytes stay.
-bool IsHuge(const EventTarget& t) {
-  for (size_t off = 0; off < t.length; off += kHugePageBytes) {
-    if ((KernelPageFlags(t.addr + off) & kPageFlagThp) == 0) {
-      return false;
-    }
-  }
-  return true;
+// undoes (untimed, though it invalidates too: the device's pages are gone
+// either way, and the faults after the event are those of the pair), then
+// times the event's system calls alone and checks that the range changed
+// state. Both send CLEAR: collapse from khugepaged.c's
+// collapse_huge_page(), split from rmap.c's try_to_migrate_one() as the
+// debugfs split unmaps each folio; the bytes stay.
+
+// Bytes of the range that 2 MiB huge pages map (smaps' AnonHugePages of
+// its mapping, which Mapping::AnonymousHuge makes its own).
+size_t HugeBytes(const EventTarget& t) {
+  return SmapsKb(t.addr, "AnonHugePages") * 1024;
 }
 
-// MADV_COLLAPSE until every extent is a huge page: it fails now and then
-// for a page that is busy (the device's faults, ksmd, the LRU batches).
-void CollapseAll(const EventTarget& t) {
+std::string HugeState(const EventTarget& t) {
+  return std::to_string(HugeBytes(t) >> 10) + " of " +
+         std::to_string(t.length >> 10) + " kB in huge pages";
+}
+
+// Runs `step` (timed) until done() or kAttempts: MADV_COLLAPSE and the
+// debugfs split each skip a folio that is busy at the moment (an extra
+// reference, a lock held) and say nothing.
+template <typename Step, typename Done>
+std::chrono::nanoseconds Retry(const EventTarget& t, const char* what,
+                               Step&& step, Done&& done) {
   constexpr int kAttempts = 20;
+  std::chrono::nanoseconds took{0};
   for (int i = 0; i < kAttempts; ++i) {
-    if (TryCollapseHugePage({t.addr, t.length}) && IsHuge(t)) {
-      return;
+    took += Timed(step);
+    if (done()) {
+      return took;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  throw Error("MADV_COLLAPSE made no huge pages of the " +
-              std::to_string(t.length >> 20) + " MiB range in " +
-              std::to_string(kAttempts) +
-              " attempts (no free huge page, or THP disabled: "
-              "/sys/kernel/mm/transparent_hugepage/enabled)");
+  throw Error(std::string(what) + " did not finish in " +
+              std::to_string(kAttempts) + " attempts: " + HugeState(t) +
+              " (for a collapse: free memory too fragmented for huge pages, "
+              "MADV_NOHUGEPAGE or PR_SET_THP_DISABLE)");
+}
+
+std::chrono::nanoseconds CollapseAll(const EventTarget& t) {
+  return Retry(
+      t, "MADV_COLLAPSE",
+      [&] {
+        TryCollapseHugePage({t.addr, t.length});
+      },
+      [&] { return HugeBytes(t) == t.length; });
+}
+
+std::chrono::nanoseconds SplitAll(const EventTarget& t) {
+  return Retry(
+      t, "the split_huge_pages split",
+      [&] {
+        SplitHugePages({t.addr, t.length});
+      },
+      [&] { return HugeBytes(t) == 0; });
 }
 
 class ThpEvent : public MemoryEvent {
@@ -340,14 +367,25 @@ class ThpEvent : public MemoryEvent {
   bool WriteProtectOnly() const override { return false; }
   bool NeedsHugePages() const override { return true; }
   std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    const auto addr = reinterpret_cast<uintptr_t>(t.addr);
+    if (t.length == 0 || addr % kHugePageBytes != 0 ||
+        t.length % kHugePageBytes != 0) {
+      throw Error(std::string(Name()) +
+                  " needs a range of whole 2 MiB huge pages "
+                  "(Mapping::AnonymousHuge), not " +
+                  std::to_string(t.length) + " bytes at " +
+                  std::to_string(addr));
+    }
     if (split_) {
-      if (!IsHuge(t)) {
+      if (HugeBytes(t) != t.length) {
         CollapseAll(t);
       }
-      return Timed([&] { SplitHugePages({t.addr, t.length}); });
+      return SplitAll(t);
     }
-    SplitHugePages({t.addr, t.length});
-    return Timed([&] { CollapseAll(t); });
+    if (HugeBytes(t) != 0) {
+      SplitAll(t);
+    }
+    return CollapseAll(t);
   }
 
  private:

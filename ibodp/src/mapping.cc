@@ -20,6 +20,20 @@ Mapping Mapping::Anonymous(size_t length) {
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
+Mapping Mapping::AnonymousHuge(size_t length) {
+  if (length == 0 || length % kHugePageBytes != 0) {
+    throw Error("a huge-page mapping needs a non-zero multiple of " +
+                std::to_string(kHugePageBytes >> 20) + " MiB, not " +
+                std::to_string(length) + " bytes");
+  }
+  Mapping m = AnonymousAligned(length, kHugePageBytes);
+  if (madvise(m.data(), m.size(), MADV_HUGEPAGE) != 0) {
+    ThrowErrno("madvise(MADV_HUGEPAGE) (needs CONFIG_TRANSPARENT_HUGEPAGE)",
+               errno);
+  }
+  return m;
+}
+
 Mapping Mapping::AnonymousAligned(size_t length, size_t alignment) {
   const size_t page = PageSize();
   if (alignment < page || alignment % page != 0 ||

@@ -4,10 +4,12 @@
 --variant: the planted kernel is built like any other, and tested only by
 the checks it must fail."""
 
+import io
+import tempfile
 import unittest
 from unittest import mock
 
-from odplab import cli, deps, kernel, testcmd
+from odplab import cli, deps, kernel, runcmd, testcmd
 
 
 class Variants(unittest.TestCase):
@@ -78,3 +80,51 @@ class Modules(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SameKernelRun(unittest.TestCase):
+    """odplab run --same-kernel pristine: two boots of pristine, each in
+    its own directory, compared with pristine's expectations on both
+    sides; refused with --host."""
+
+    def test_two_boots_of_one_kernel_compared_as_that_kernel(self):
+        with tempfile.TemporaryDirectory() as out, \
+                mock.patch.object(runcmd, "build_userspace"), \
+                mock.patch.object(runcmd, "check_perftest_args",
+                                  return_value=1), \
+                mock.patch.object(kernel, "ensure_kernel"), \
+                mock.patch.object(runcmd, "run_variant") as run_variant, \
+                mock.patch.object(runcmd, "write_comparison",
+                                  return_value=(None, [])) as write:
+            run_variant.return_value.exit_code = 0
+            rc = runcmd.run("src", out=out, same_kernel="pristine")
+        self.assertEqual(rc, 0)
+        self.assertEqual(
+            [(c.args[1], c.kwargs["label"]) for c in run_variant.call_args_list],
+            [("pristine", "pristine-boot1"), ("pristine", "pristine-boot2")])
+        self.assertEqual(write.call_args.args[1:],
+                         (("pristine-boot1", "pristine-boot2"),
+                          (False, False)))
+
+    def test_the_default_run_compares_pristine_with_patched(self):
+        with tempfile.TemporaryDirectory() as out, \
+                mock.patch.object(runcmd, "build_userspace"), \
+                mock.patch.object(runcmd, "check_perftest_args",
+                                  return_value=1), \
+                mock.patch.object(kernel, "ensure_kernel"), \
+                mock.patch.object(runcmd, "run_variant") as run_variant, \
+                mock.patch.object(runcmd, "write_comparison",
+                                  return_value=(None, [])) as write:
+            run_variant.return_value.exit_code = 0
+            runcmd.run("src", out=out)
+        self.assertEqual(write.call_args.args[1:],
+                         (("pristine", "patched"), (False, True)))
+
+    def test_with_host_is_refused(self):
+        with mock.patch.object(deps, "ensure_packages"), \
+                mock.patch.object(runcmd, "run_host") as run_host, \
+                mock.patch("sys.stderr", new_callable=io.StringIO) as err:
+            rc = cli.main(["run", "--host", "--same-kernel", "pristine"])
+        self.assertNotEqual(rc, 0)
+        run_host.assert_not_called()
+        self.assertIn("--same-kernel boots a lab kernel twice", err.getvalue())

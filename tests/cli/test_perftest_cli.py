@@ -112,7 +112,7 @@ class BadFlags(unittest.TestCase):
         self.assertEqual(proc.returncode, 2)
         self.assertIn("event thp-split needs an MR of whole 2 MiB huge pages",
                       proc.stderr)
-        self.assertIn("add one (e.g. 2M)", proc.stderr)
+        self.assertIn("add one (e.g. --mr-sizes=2M)", proc.stderr)
 
     def test_a_thp_event_leaves_out_the_mr_sizes_it_cannot_use(self):
         proc = run(["--preset=quick", "--events=none,thp-collapse",

@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,13 +34,8 @@ TEST_P(EventTest, AppliesAndLeavesRangeUsable) {
   std::unique_ptr<MemoryEvent> event = MakeEvent(name);
   ASSERT_EQ(event->Name(), name);
   EXPECT_FALSE(event->NotifierEvent().empty());
-  Mapping m = event->NeedsHugePages()
-                  ? Mapping::AnonymousAligned(kHugePageBytes, kHugePageBytes)
-                  : Mapping::Anonymous(kPages * PageSize());
-  if (event->NeedsHugePages()) {
-    ASSERT_EQ(madvise(m.data(), m.size(), MADV_HUGEPAGE), 0)
-        << std::strerror(errno);
-  }
+  Mapping m = event->NeedsHugePages() ? Mapping::AnonymousHuge(kHugePageBytes)
+                                      : Mapping::Anonymous(kPages * PageSize());
   FillPattern(m.bytes(), 42);
   EventTarget t{m.data(), m.size(), -1};
   std::chrono::nanoseconds took{};

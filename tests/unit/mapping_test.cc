@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "ibodp/error.h"
+#include "ibodp/movers.h"
 
 namespace ibodp {
 namespace {
@@ -39,6 +41,21 @@ TEST(Mapping, AlignmentMustBeAPowerOfTwoMultipleOfThePage) {
   EXPECT_THROW(Mapping::AnonymousAligned(PageSize(), 3 * PageSize()), Error);
   EXPECT_THROW(Mapping::AnonymousAligned(PageSize(), PageSize() / 2), Error);
   EXPECT_THROW(Mapping::AnonymousAligned(PageSize(), 0), Error);
+}
+
+// The mapping the THP events need: aligned, whole huge pages, and the
+// VM_HUGEPAGE flag ("hg" in smaps' VmFlags) that MADV_HUGEPAGE sets.
+TEST(Mapping, HugeIsAlignedWholeHugePagesWithMadvHugepage) {
+  Mapping m = Mapping::AnonymousHuge(2 * kHugePageBytes);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(m.data()) % kHugePageBytes, 0U);
+  EXPECT_EQ(m.size(), 2 * kHugePageBytes);
+  const std::string flags = SmapsField(m.data(), "VmFlags");
+  EXPECT_NE(flags.find(" hg"), std::string::npos) << flags;
+}
+
+TEST(Mapping, HugeNeedsWholeHugePages) {
+  EXPECT_THROW(Mapping::AnonymousHuge(0), Error);
+  EXPECT_THROW(Mapping::AnonymousHuge(kHugePageBytes + PageSize()), Error);
 }
 
 TEST(Mapping, MoveTransfersOwnership) {

@@ -301,6 +301,9 @@ Report GoldenReport() {
       r.scenario.event = name;
       r.scenario.period = 1;
       r.scenario.repetitions = 1;
+      if (event->NeedsHugePages()) {
+        r.scenario.mr_size = ibodp::kHugePageBytes;  // As perftest runs it.
+      }
       const bool faults =
           name != "none" && (op == Op::kWrite || !event->WriteProtectOnly());
       r.repetitions = {Repetition(1)};

@@ -19,10 +19,9 @@
 #include <string_view>
 #include <vector>
 
-namespace ibodp {
+#include "ibodp/mapping.h"
 
-// The size of a transparent huge page on x86-64 (a PMD mapping).
-inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+namespace ibodp {
 
 // The range an event acts on. `fd` is the backing file of a MAP_SHARED
 // range (msync), -1 for anonymous memory.
@@ -50,9 +49,8 @@ class MemoryEvent {
   // Whether the event needs a MAP_SHARED file-backed range (EventTarget.fd):
   // writeback (msync) does; every other event acts on anonymous memory.
   virtual bool NeedsFile() const { return false; }
-  // Whether the event needs a range that transparent huge pages back: a
-  // multiple of kHugePageBytes, aligned to it, with MADV_HUGEPAGE (the THP
-  // events collapse and split huge pages).
+  // Whether the event needs a range that transparent huge pages back
+  // (Mapping::AnonymousHuge): the THP events collapse and split them.
   virtual bool NeedsHugePages() const { return false; }
   // Applies the event once; returns the time spent in system calls.
   // Throws Error naming the failing call.

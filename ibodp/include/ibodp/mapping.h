@@ -13,6 +13,9 @@
 
 namespace ibodp {
 
+// The size of a transparent huge page on x86-64 (a PMD mapping).
+inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+
 size_t PageSize();
 
 class Mapping {
@@ -26,6 +29,11 @@ class Mapping {
   // and unmaps the unaligned head and tail. For ranges that transparent
   // huge pages (2 MiB) must be able to back.
   static Mapping AnonymousAligned(size_t length, size_t alignment);
+
+  // AnonymousAligned(length, kHugePageBytes) with MADV_HUGEPAGE: a range
+  // that transparent huge pages can back whole. Throws Error unless
+  // `length` is a non-zero multiple of kHugePageBytes.
+  static Mapping AnonymousHuge(size_t length);
 
   // Takes ownership of an existing mapping of `length` bytes at `addr`.
   static Mapping Adopt(void* addr, size_t length);
