@@ -87,7 +87,9 @@ class SameKernelRun(unittest.TestCase):
     its own directory, compared with pristine's expectations on both
     sides; refused with --host."""
 
-    def test_two_boots_of_one_kernel_compared_as_that_kernel(self):
+    def run_lab(self, **kwargs):
+        """runcmd.run with the boots and the comparison stubbed: the
+        run_variant and write_comparison mocks, and the exit status."""
         with tempfile.TemporaryDirectory() as out, \
                 mock.patch.object(runcmd, "build_userspace"), \
                 mock.patch.object(runcmd, "check_perftest_args",
@@ -97,7 +99,11 @@ class SameKernelRun(unittest.TestCase):
                 mock.patch.object(runcmd, "write_comparison",
                                   return_value=(None, [])) as write:
             run_variant.return_value.exit_code = 0
-            rc = runcmd.run("src", out=out, same_kernel="pristine")
+            rc = runcmd.run("src", out=out, **kwargs)
+        return run_variant, write, rc
+
+    def test_two_boots_of_one_kernel_compared_as_that_kernel(self):
+        run_variant, write, rc = self.run_lab(same_kernel="pristine")
         self.assertEqual(rc, 0)
         self.assertEqual(
             [(c.args[1], c.kwargs["label"]) for c in run_variant.call_args_list],
@@ -107,16 +113,7 @@ class SameKernelRun(unittest.TestCase):
                           (False, False)))
 
     def test_the_default_run_compares_pristine_with_patched(self):
-        with tempfile.TemporaryDirectory() as out, \
-                mock.patch.object(runcmd, "build_userspace"), \
-                mock.patch.object(runcmd, "check_perftest_args",
-                                  return_value=1), \
-                mock.patch.object(kernel, "ensure_kernel"), \
-                mock.patch.object(runcmd, "run_variant") as run_variant, \
-                mock.patch.object(runcmd, "write_comparison",
-                                  return_value=(None, [])) as write:
-            run_variant.return_value.exit_code = 0
-            runcmd.run("src", out=out)
+        _, write, _ = self.run_lab()
         self.assertEqual(write.call_args.args[1:],
                          (("pristine", "patched"), (False, True)))
 
