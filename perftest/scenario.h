@@ -126,8 +126,8 @@ std::string FormatBytes(uint64_t bytes);
 //   madvise-dontneed, munmap-remap; period 1; 100 ops, 10 warm-up ops,
 //   5 repetitions. 6 scenarios.
 // DefaultPreset: what `odplab run` measures per kernel (about 40 minutes
-//   in the TCG guest on 2 cores). read, write, send, fetch-add; msg 4 KiB; MR 1, 8 and
-//   64 MiB; pages 16; every PresetEvents() event; period 1; 100 ops,
+//   in the TCG guest on 2 cores). read, write, send, fetch-add; msg 4 KiB; MR
+//   1, 8 and 64 MiB; pages 16; every PresetEvents() event; period 1; 100 ops,
 //   10 warm-up ops, 5 repetitions. 156 scenarios.
 // FullPreset: the whole matrix. msg 64 B, 4 KiB, 64 KiB, 1 MiB; MR 4 KiB,
 //   1 MiB, 64 MiB, 1 GiB; pages 1, 16; every PresetEvents() event;
