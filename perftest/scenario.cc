@@ -320,9 +320,8 @@ void ValidateFit(const MatrixSpec& spec) {
   }
 }
 
-// Why `point` cannot run, or nothing when it can.
 // "read/msg=4096/mr=1048576/pages=16": a point of the matrix before its
-// event and period.
+// event and period (Scenario::Name() adds them).
 std::string PointName(const Scenario& point) {
   std::string name(OpName(point.op));
   name += "/msg=" + std::to_string(point.msg_size);
@@ -331,6 +330,7 @@ std::string PointName(const Scenario& point) {
   return name;
 }
 
+// Why `point` cannot run, or nothing when it can.
 std::optional<std::string> Misfit(const MatrixSpec& spec,
                                   const Scenario& point) {
   const std::string where = PointName(point) + ": ";
@@ -389,10 +389,10 @@ Op OpFromName(std::string_view name) {
 }
 
 std::string Scenario::Name() const {
-  std::ostringstream out;
-  out << OpName(op) << "/msg=" << msg_size << "/mr=" << mr_size
-      << "/pages=" << pages << "/event=" << event << "/period=" << period;
-  return out.str();
+  std::string name = PointName(*this);
+  name += "/event=" + event;
+  name += "/period=" + std::to_string(period);
+  return name;
 }
 
 std::vector<uint64_t> ParseSizeList(std::string_view flag,
