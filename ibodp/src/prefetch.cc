@@ -10,6 +10,14 @@
 
 #include "ibodp/error.h"
 
+// libibverbs' uverbs ADVISE_MR command: the call that each provider's
+// advise_mr makes. It is libibverbs' interface to its providers
+// (infiniband/driver.h, which Debian does not install), exported with the
+// providers' private symbol version, so the declaration lives here.
+extern "C" int ibv_cmd_advise_mr(ibv_pd* pd, ibv_advise_mr_advice advice,
+                                 uint32_t flags, ibv_sge* sg_list,
+                                 uint32_t num_sge);
+
 namespace ibodp {
 
 std::string PrefetchRangeProblem(const ibv_mr& mr, const void* addr,
@@ -43,18 +51,23 @@ void PrefetchMr(const ibv_mr& mr, const void* addr, size_t length,
                           ? IBV_ADVISE_MR_ADVICE_PREFETCH_WRITE
                           : IBV_ADVISE_MR_ADVICE_PREFETCH;
   const uint32_t flags = wait ? IBV_ADVISE_MR_FLAG_FLUSH : 0;
-  const int rc = ibv_advise_mr(mr.pd, advice, flags, &sge, 1);
   const std::string what =
       std::string("ibv_advise_mr(") + ibv_get_device_name(mr.context->device) +
       ", " +
       (access == PrefetchAccess::kWrite ? "PREFETCH_WRITE" : "PREFETCH") +
       ", " + std::to_string(length) + " bytes)";
+  int rc = ibv_advise_mr(mr.pd, advice, flags, &sge, 1);
   if (rc == EOPNOTSUPP || rc == ENOSYS) {
-    throw Unsupported(
-        what + ": the userspace provider does not implement advise_mr (" +
-        std::strerror(rc) + ", errno " + std::to_string(rc) +
-        "); ODP prefetch needs it in the libibverbs provider as well as in "
-        "the kernel driver (for rxe: rdma-core 59 or later)");
+    // The provider has no advise_mr (rxe before rdma-core 59): ask the
+    // kernel directly, as the provider would.
+    rc = ibv_cmd_advise_mr(mr.pd, advice, flags, &sge, 1);
+  }
+  if (rc == EOPNOTSUPP || rc == ENOSYS) {
+    throw Unsupported(what + ": the kernel driver does not implement "
+                             "advise_mr (" +
+                      std::strerror(rc) + ", errno " + std::to_string(rc) +
+                      "); ODP prefetch needs rxe of Linux 6.16 or later, or "
+                      "mlx5");
   }
   if (rc != 0) {
     ThrowErrno(what, rc);

@@ -14,6 +14,8 @@ REPRODUCERS = {
         "0002 RDMA/rxe: Mark ODP pages dirty when the responder writes them",
     "Swap.CgroupReclaimKeepsADeviceWriteToASwappedInPage":
         "0002 RDMA/rxe: Mark ODP pages dirty when the responder writes them",
+    "FaultRace.AFailedFaultLeavesNoFreedPageInTheMr":
+        "0003 RDMA/umem_odp: Publish a fault's pfns only under umem_mutex",
 }
 
 # Reproducers of upstream bugs that no base patch fixes yet: they fail on

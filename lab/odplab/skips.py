@@ -40,10 +40,6 @@ EXPECTED = (
     ExpectedSkip(("pristine",), "All/OdpEventClassification.*", "has no",
                  "pristine lacks rxe-patches/ 0001, whose counters are the "
                  "kernel's account of each event"),
-    # Debian's rdma-core 44: librxe has no advise_mr.
-    ExpectedSkip(("pristine", "patched"), "OdpPrefetch.*",
-                 "does not implement advise_mr",
-                 "bookworm's rdma-core 44 librxe has no advise_mr (59 has)"),
     # rdma-core's own ODP tests that need what rxe lacks.
     ExpectedSkip(("pristine", "patched"), "pyverbs *test_odp*", "",
                  "rdma-core's suite skips the ODP tests rxe cannot run "

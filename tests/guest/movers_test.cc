@@ -56,22 +56,6 @@ constexpr std::chrono::seconds kEvictFor{5};
     GTEST_SKIP() << e.what();               \
   }
 
-// Base pages of `range` whose first `span` bytes, as the CPU reads them,
-// are not those of `seed`.
-size_t PagesNotHolding(std::span<const uint8_t> range, uint64_t seed,
-                       size_t span) {
-  size_t bad = 0;
-  for (size_t off = 0; off < range.size(); off += PageSize()) {
-    for (size_t i = 0; i < span; ++i) {
-      if (range[off + i] != PatternByte(seed, off + i)) {
-        ++bad;
-        break;
-      }
-    }
-  }
-  return bad;
-}
-
 // A CPU read of every page: swaps the pages in without dirtying them.
 void CpuReadEveryPage(std::span<const uint8_t> range) {
   for (size_t off = 0; off < range.size(); off += PageSize()) {

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,23 @@ inline std::vector<std::string> FixtureEvents() {
 inline std::string EventParamName(
     const ::testing::TestParamInfo<std::string>& info) {
   return EventIdentifier(info.param);
+}
+
+// Base pages of `range` whose first `span` bytes, as the CPU reads them,
+// are not those of `seed`; `range` starts `pattern_offset` bytes into the
+// pattern.
+inline size_t PagesNotHolding(std::span<const uint8_t> range, uint64_t seed,
+                              size_t span, size_t pattern_offset = 0) {
+  size_t bad = 0;
+  for (size_t off = 0; off < range.size(); off += PageSize()) {
+    for (size_t i = 0; i < span; ++i) {
+      if (range[off + i] != PatternByte(seed, pattern_offset + off + i)) {
+        ++bad;
+        break;
+      }
+    }
+  }
+  return bad;
 }
 
 // The device (IBODP_DEVICE, or the first one), skipping with the reason

@@ -25,10 +25,11 @@ std::string PrefetchRangeProblem(const ibv_mr& mr, const void* addr,
 
 // Prefetches [addr, addr + length) of the ODP MR `mr`. With `wait`, returns
 // once the pages are mapped (IBV_ADVISE_MR_FLAG_FLUSH); without, the
-// device may still be working. Throws Unsupported when the userspace
-// provider has no advise_mr (the kernel may have it: rxe in Linux 6.16+
-// has prefetch, rdma-core gained the rxe provider's call later) and Error
-// for a bad range or a failed call.
+// device may still be working. Where the userspace provider has no
+// advise_mr (rxe before rdma-core 59), the kernel's uverbs ADVISE_MR
+// command is called directly, as the provider would. Throws Unsupported
+// when the kernel driver has no advise_mr, and Error for a bad range or a
+// failed call (EFAULT when part of the range cannot be mapped).
 void PrefetchMr(const ibv_mr& mr, const void* addr, size_t length,
                 PrefetchAccess access, bool wait);
 
