@@ -265,6 +265,15 @@ void SplitHugePages(std::span<uint8_t> range) {
                       Hex(range.data() + range.size()));
 }
 
+void CompactMemory() {
+  const std::string path = "/proc/sys/vm/compact_memory";
+  if (access(path.c_str(), W_OK) != 0) {
+    throw Unsupported(path +
+                      " is not writable: it needs CONFIG_COMPACTION and root");
+  }
+  WriteFile(path, "1");
+}
+
 void KsmMerge(std::span<uint8_t> range, std::chrono::milliseconds timeout) {
   const std::string ksm = "/sys/kernel/mm/ksm/";
   if (access((ksm + "run").c_str(), W_OK) != 0) {

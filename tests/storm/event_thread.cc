@@ -17,12 +17,16 @@
 #include "ibodp/error.h"
 #include "ibodp/movers.h"
 #include "ibodp/softdirty.h"
+#include "slot.h"
 
 namespace storm {
 namespace {
 
 // How long a fork-alive child keeps its copy before comparing it.
 constexpr int64_t kChildHoldNs = 30'000'000;
+
+// How long ksmd may take to merge the read-only zone.
+constexpr std::chrono::milliseconds kKsmTimeout{5000};
 
 void Check(int rc, const char* what) {
   if (rc != 0) {
@@ -47,9 +51,9 @@ void Within(Generation& gen, Fn&& fn) {
 
 const std::vector<std::string>& StormEventNames() {
   static const std::vector<std::string> kNames = {
-      "soft-dirty", "mprotect-ro",      "uffd-wp",      "fork",
-      "fork-alive", "madvise-dontneed", "munmap-remap", "mremap",
-      "pageout",    "migrate",          "thp-collapse", "thp-split"};
+      "soft-dirty",       "mprotect-ro",  "uffd-wp", "fork",    "fork-alive",
+      "madvise-dontneed", "munmap-remap", "mremap",  "pageout", "migrate",
+      "thp-collapse",     "thp-split",    "compact", "ksm"};
   return kNames;
 }
 
@@ -61,7 +65,10 @@ EventThread::EventThread(Shared& shared, uint64_t seed,
       fork_(ibodp::MakeEvent("fork")),
       uffd_wp_(ibodp::MakeEvent("uffd-wp")),
       snapshot_(ibodp::Mapping::Anonymous(shared.layout().write_pages *
-                                          shared.layout().page)) {
+                                          shared.layout().page)),
+      ksm_twin_(ibodp::Mapping::Anonymous(
+          std::max<size_t>(shared.layout().ro_pages, 1) *
+          shared.layout().page)) {
   const auto& known = StormEventNames();
   for (const auto& e : events_) {
     if (std::find(known.begin(), known.end(), e) == known.end()) {
@@ -106,6 +113,22 @@ EventThread::EventThread(Shared& shared, uint64_t seed,
   }
   if (wants("migrate")) {
     nodes_ = ibodp::RequireNumaNodes();
+  }
+  if (wants("ksm")) {
+    if (l.ro_pages == 0) {
+      throw ibodp::Error(
+          "event ksm merges the read-only zone and it has no pages: give "
+          "--ro_pages 16 (or more), or leave the event out");
+    }
+    // ksmd merges two pages only where both are mergeable and equal: the
+    // twin holds the read-only zone's bytes for the storm's lifetime.
+    for (size_t p = 0; p < l.ro_pages; ++p) {
+      for (size_t i = 0; i < l.page; ++i) {
+        ksm_twin_.data()[p * l.page + i] = ReadOnlyByte(p, i);
+      }
+    }
+    Check(madvise(ksm_twin_.data(), ksm_twin_.size(), MADV_MERGEABLE),
+          "madvise(MADV_MERGEABLE) on the KSM twin (needs CONFIG_KSM)");
   }
 }
 
@@ -192,7 +215,25 @@ void EventThread::Apply(const std::string& name) {
   } else if (name == "thp-split") {
     // The bytes stay: the split remaps the same memory as base pages.
     ibodp::SplitHugePages(HugeExtent());
+  } else if (name == "compact") {
+    // The bytes stay; which of the MR's pages move is the kernel's choice.
+    ibodp::CompactMemory();
+  } else if (name == "ksm") {
+    KsmMergeAndUnmerge();
   }
+}
+
+// ksmd replaces each page of the read-only zone with the twin's KSM page
+// and MADV_UNMERGEABLE copies them back to private pages: every page
+// moves twice, and the workers' READs must still see the zone's bytes.
+void EventThread::KsmMergeAndUnmerge() {
+  const Layout& l = shared_.layout();
+  const std::span<uint8_t> zone{l.ReadOnlyBase(), l.ro_pages * l.page};
+  Check(madvise(zone.data(), zone.size(), MADV_MERGEABLE),
+        "madvise(MADV_MERGEABLE) on the read-only zone");
+  ibodp::KsmMerge(zone, kKsmTimeout);
+  Check(madvise(zone.data(), zone.size(), MADV_UNMERGEABLE),
+        "madvise(MADV_UNMERGEABLE) on the read-only zone");
 }
 
 // mmap(MAP_FIXED) unmaps and maps in one call: the device never finds a

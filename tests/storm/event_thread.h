@@ -25,7 +25,9 @@ namespace storm {
 // soft-dirty, mprotect-ro, uffd-wp, fork, fork-alive, madvise-dontneed,
 // munmap-remap, mremap, and the kernel moving pages: pageout (to swap),
 // migrate (to another NUMA node), thp-collapse (MADV_COLLAPSE of a huge
-// page extent) and thp-split (debugfs split_huge_pages of one).
+// page extent), thp-split (debugfs split_huge_pages of one), compact
+// (/proc/sys/vm/compact_memory) and ksm (ksmd merges the read-only zone
+// with a twin, then MADV_UNMERGEABLE copies it back).
 const std::vector<std::string>& StormEventNames();
 
 class EventThread {
@@ -53,6 +55,7 @@ class EventThread {
   // One of the huge page extents, at random.
   std::span<uint8_t> HugeExtent();
   void Collapse();
+  void KsmMergeAndUnmerge();
   void ReplaceMapFixed(const ibodp::EventTarget& t);
   void ReplaceMremap(const ibodp::EventTarget& t);
   void MprotectToggle();
@@ -68,6 +71,8 @@ class EventThread {
   // The fork-alive child's copy of the write zone, allocated before fork.
   ibodp::Mapping snapshot_;
   pid_t child_ = 0;
+  // The read-only zone's bytes, mergeable, for the ksm event.
+  ibodp::Mapping ksm_twin_;
   // The NUMA nodes migrate moves pages between, and the last one used.
   std::vector<int> nodes_;
   size_t next_node_ = 0;

@@ -48,7 +48,7 @@ DEFINE_string(events, "",
               "comma-separated storm events (default: all of "
               "soft-dirty,mprotect-ro,uffd-wp,fork,fork-alive,"
               "madvise-dontneed,munmap-remap,mremap,pageout,migrate,"
-              "thp-collapse,thp-split)");
+              "thp-collapse,thp-split,compact,ksm)");
 DEFINE_uint64(timeout_ms, 10000, "completion timeout per operation");
 DEFINE_string(summary_json, "",
               "also write the result as JSON to this file (for the lab)");

@@ -85,6 +85,10 @@ bool TryCollapseHugePage(std::span<uint8_t> range);
 // debugfs's split_huge_pages.
 void SplitHugePages(std::span<uint8_t> range);
 
+// /proc/sys/vm/compact_memory: compact every zone now. Which pages move is
+// the kernel's choice; the caller cannot name a range.
+void CompactMemory();
+
 // Run ksmd until every page of `range` (MADV_MERGEABLE) is a KSM page, or
 // throw after `timeout`. Other pages with the same bytes must exist for a
 // merge: the caller keeps a twin.
