@@ -63,8 +63,9 @@ void PrefetchMr(const ibv_mr& mr, const void* addr, size_t length,
     rc = ibv_cmd_advise_mr(mr.pd, advice, flags, &sge, 1);
   }
   if (rc == EOPNOTSUPP || rc == ENOSYS) {
-    throw Unsupported(what + ": the kernel driver does not implement "
-                             "advise_mr (" +
+    throw Unsupported(what +
+                      ": the kernel driver does not implement "
+                      "advise_mr (" +
                       std::strerror(rc) + ", errno " + std::to_string(rc) +
                       "); ODP prefetch needs rxe of Linux 6.16 or later, or "
                       "mlx5");
