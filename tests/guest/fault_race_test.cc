@@ -62,7 +62,7 @@ class FaultRace : public guest::LoopbackFixture {
                      Registration::kOdp);
     local_mr_ = RegisterMr(pd_.get(), local_->data(), local_->size(),
                            kFullAccess, Registration::kPinned);
-    span_ = std::min(PageSize(), size_t{128} << pair_->port().active_mtu);
+    span_ = guest::OnePacketBytes(pair_->port());
   }
 
   static size_t DataBytes() { return kDataPages * PageSize(); }

@@ -132,9 +132,7 @@ class Movers : public LoopbackFixture {
   // its page: the reproducers of base-patches/ bugs must fail on the
   // vanilla kernel for their own bug, not for its copy bug (base-patches/
   // 0001), which corrupts every packet that does not start a page.
-  void OnePacketPerPage() {
-    span_ = std::min(PageSize(), size_t{128} << pair_->port().active_mtu);
-  }
+  void OnePacketPerPage() { span_ = guest::OnePacketBytes(pair_->port()); }
 
   size_t PagesNotHolding(std::span<const uint8_t> range, uint64_t seed) const {
     return guest::PagesNotHolding(range, seed, span_);

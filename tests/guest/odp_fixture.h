@@ -106,6 +106,13 @@ inline size_t PagesNotHolding(std::span<const uint8_t> range, uint64_t seed,
   return bad;
 }
 
+// Bytes of one packet at the port's MTU, at most a page: an operation of
+// this size at a page boundary moves one packet, which the vanilla
+// kernel's copy bug (base-patches/ 0001) cannot corrupt.
+inline size_t OnePacketBytes(const PortInfo& port) {
+  return std::min(PageSize(), size_t{128} << port.active_mtu);
+}
+
 // The device (IBODP_DEVICE, or the first one), skipping with the reason
 // unless it has ODP READ and WRITE over RC, a PD and a loopback RC pair.
 class LoopbackFixture : public ::testing::Test {

@@ -17,7 +17,6 @@
 #include "ibodp/error.h"
 #include "ibodp/movers.h"
 #include "ibodp/softdirty.h"
-#include "slot.h"
 
 namespace storm {
 namespace {
@@ -121,12 +120,9 @@ EventThread::EventThread(Shared& shared, uint64_t seed,
           "--ro_pages 16 (or more), or leave the event out");
     }
     // ksmd merges two pages only where both are mergeable and equal: the
-    // twin holds the read-only zone's bytes for the storm's lifetime.
-    for (size_t p = 0; p < l.ro_pages; ++p) {
-      for (size_t i = 0; i < l.page; ++i) {
-        ksm_twin_.data()[p * l.page + i] = ReadOnlyByte(p, i);
-      }
-    }
+    // twin holds the read-only zone's bytes (written before the storm
+    // starts, never changed) for the storm's lifetime.
+    std::memcpy(ksm_twin_.data(), l.ReadOnlyBase(), l.ro_pages * l.page);
     Check(madvise(ksm_twin_.data(), ksm_twin_.size(), MADV_MERGEABLE),
           "madvise(MADV_MERGEABLE) on the KSM twin (needs CONFIG_KSM)");
   }
