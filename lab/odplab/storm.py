@@ -31,7 +31,8 @@ def summary(job):
 
 def line(data):
     ops, events = data["ops"], data["events"]
-    return (f"{ops['reads']} READs, {ops['writes']} WRITEs, "
+    return (f"{ops['reads']} READs, {ops['writes']} WRITEs "
+            f"({ops['file_writes']} into the file zone), "
             f"{ops['atomics']} fetch-and-adds, {ops['ro_reads']} read-only "
             f"READs, {ops['overlapped']} overlapped a reset; "
             f"{sum(events.values())} events (" +

@@ -62,7 +62,7 @@ class Summary(unittest.TestCase):
     def test_each_kind_of_failure_is_a_key(self):
         for name in ("storm-planted.json", "storm-pristine.json"):
             data = golden(name)
-            self.assertEqual(data["schema_version"], 1)
+            self.assertEqual(data["schema_version"], 2)
             self.assertEqual(data["failures"],
                              sum(data["failures_by_kind"].values()), name)
             self.assertIn(testcmd.PLANTED_FAILURE, data["failures_by_kind"])
@@ -73,6 +73,8 @@ class Summary(unittest.TestCase):
         for event, n in data["events"].items():
             self.assertIn(f"{event} {n}", line)
         self.assertIn(f"{data['huge_pages_made']} huge pages made", line)
+        self.assertIn(f"({data['ops']['file_writes']} into the file zone)",
+                      line)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,15 @@ BAD_FLAGS = [
     (["--timeout_ms=0"], ["--timeout_ms must be at least 1"]),
     (["--summary_json=/nonexistent/dir/s.json"],
      ["--summary_json: cannot create /nonexistent/dir/s.json"]),
+    (["--file_dir=/nonexistent/dir"],
+     ["the file zone's directory /nonexistent/dir", "No such file"]),
+    (["--file_dir=/dev/shm"], ["/dev/shm is on tmpfs", "--file_dir"]),
 ]
+
+# The file zone's directory comes from the environment when --file_dir is
+# not given: none there is an error too.
+NO_FILE_DIR = (["--file_pages=4"],
+               ["--file_pages 4 needs a directory", "IBODP_WRITEBACK_DIR"])
 
 
 class BadFlags(unittest.TestCase):
@@ -37,6 +45,16 @@ class BadFlags(unittest.TestCase):
                     self.assertIn(word, proc.stderr)
                 self.assertEqual(proc.stderr.count("\n"), 1,
                                  "one line, no stack trace: " + proc.stderr)
+
+    def test_a_file_zone_without_a_directory_exits_2_naming_the_fix(self):
+        flags, words = NO_FILE_DIR
+        env = {k: v for k, v in os.environ.items()
+               if k != "IBODP_WRITEBACK_DIR"}
+        proc = subprocess.run([STORM] + flags, capture_output=True,
+                              text=True, timeout=60, check=False, env=env)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        for word in words:
+            self.assertIn(word, proc.stderr)
 
 
 if __name__ == "__main__":

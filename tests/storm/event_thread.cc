@@ -14,6 +14,7 @@
 #include <thread>
 #include <utility>
 
+#include "file_zone.h"
 #include "ibodp/error.h"
 #include "ibodp/movers.h"
 #include "ibodp/softdirty.h"
@@ -52,7 +53,7 @@ const std::vector<std::string>& StormEventNames() {
   static const std::vector<std::string> kNames = {
       "soft-dirty",       "mprotect-ro",  "uffd-wp", "fork",    "fork-alive",
       "madvise-dontneed", "munmap-remap", "mremap",  "pageout", "migrate",
-      "thp-collapse",     "thp-split",    "compact", "ksm"};
+      "thp-collapse",     "thp-split",    "compact", "ksm",     "writeback"};
   return kNames;
 }
 
@@ -105,6 +106,11 @@ EventThread::EventThread(Shared& shared, uint64_t seed,
                          " keeps out of the huge pages and the write zone "
                          "has no others: give --write_pages 8 (or more)");
     }
+  }
+  if (wants("writeback") && l.file_pages == 0) {
+    throw ibodp::Error(
+        "event writeback cleans the file zone and it has no pages: give "
+        "--file_pages 16 (or more), or leave the event out");
   }
   // The movers need swap and a second NUMA node: say so before the storm.
   if (wants("pageout")) {
@@ -216,6 +222,11 @@ void EventThread::Apply(const std::string& name) {
     ibodp::CompactMemory();
   } else if (name == "ksm") {
     KsmMergeAndUnmerge();
+  } else if (name == "writeback") {
+    // The file zone's dirty pages go to the disk; folio_mkclean()
+    // write-protects them, and the device's next write must dirty them
+    // again. The bytes stay.
+    WriteBack(l);
   }
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "event_thread.h"
+#include "file_zone.h"
 #include "ibodp/caps.h"
 #include "ibodp/device.h"
 #include "ibodp/error.h"
@@ -44,11 +45,18 @@ DEFINE_uint32(huge_pages, 512,
               "pages at the start of the write zone that transparent huge "
               "pages back: a multiple of 2 MiB's worth (512 of 4 KiB), or 0");
 DEFINE_uint32(ro_pages, 16, "pages of the read-only zone");
+DEFINE_uint32(file_pages, 16,
+              "pages of the file zone: a MAP_SHARED file in --file_dir, "
+              "slots like the write zone's and the target of writeback (0: "
+              "none, and leave the writeback event out)");
+DEFINE_string(file_dir, "",
+              "directory on a filesystem with writeback (ext4, xfs) for the "
+              "file zone (default: $IBODP_WRITEBACK_DIR)");
 DEFINE_string(events, "",
               "comma-separated storm events (default: all of "
               "soft-dirty,mprotect-ro,uffd-wp,fork,fork-alive,"
               "madvise-dontneed,munmap-remap,mremap,pageout,migrate,"
-              "thp-collapse,thp-split,compact,ksm)");
+              "thp-collapse,thp-split,compact,ksm,writeback)");
 DEFINE_uint64(timeout_ms, 10000, "completion timeout per operation");
 DEFINE_string(summary_json, "",
               "also write the result as JSON to this file (for the lab)");
@@ -95,6 +103,23 @@ void CheckFlags() {
   }
 }
 
+// --file_dir, else $IBODP_WRITEBACK_DIR; an error when the file zone has
+// pages and neither names a directory.
+std::string FileDir() {
+  if (!FLAGS_file_dir.empty() || FLAGS_file_pages == 0) {
+    return FLAGS_file_dir;
+  }
+  const char* env = std::getenv("IBODP_WRITEBACK_DIR");
+  if (env == nullptr || *env == '\0') {
+    throw ibodp::Error(
+        "--file_pages " + std::to_string(FLAGS_file_pages) +
+        " needs a directory on a filesystem with writeback (ext4, xfs): give "
+        "--file_dir or set $IBODP_WRITEBACK_DIR, or give --file_pages 0 and "
+        "--events without writeback");
+  }
+  return env;
+}
+
 struct Totals {
   storm::WorkerStats ops;
   uint64_t events = 0;
@@ -109,6 +134,7 @@ Totals Sum(const std::vector<std::unique_ptr<storm::Worker>>& workers,
     t.ops.writes += s.writes;
     t.ops.atomics += s.atomics;
     t.ops.ro_reads += s.ro_reads;
+    t.ops.file_writes += s.file_writes;
     t.ops.verified_bytes += s.verified_bytes;
     t.ops.overlapped += s.overlapped;
     t.ops.torn_reads += s.torn_reads;
@@ -127,7 +153,9 @@ void CheckCoverage(const Totals& t, const storm::EventThread& events,
       {"RDMA READ", t.ops.reads},
       {"RDMA WRITE", t.ops.writes},
       {"fetch-and-add", t.ops.atomics},
-      {"read-only READ", FLAGS_ro_pages > 0 ? t.ops.ro_reads : 1}};
+      {"read-only READ", FLAGS_ro_pages > 0 ? t.ops.ro_reads : 1},
+      {"RDMA WRITE into the file zone",
+       FLAGS_file_pages > 0 ? t.ops.file_writes : 1}};
   for (const auto& [name, n] : kinds) {
     if (n == 0) {
       shared.Fail(storm::Failure::kCoverage,
@@ -166,6 +194,22 @@ int Run() {
                 std::chrono::system_clock::now().time_since_epoch().count());
   const uint64_t seconds = FLAGS_soak ? kSoakSeconds : FLAGS_seconds;
   const std::vector<std::string> wanted = SplitEvents(FLAGS_events);
+  storm::Layout layout;
+  layout.page = ibodp::PageSize();
+  layout.write_pages = FLAGS_write_pages + FLAGS_huge_pages;
+  layout.huge_pages = FLAGS_huge_pages;
+  layout.ro_pages = FLAGS_ro_pages;
+  layout.file_pages = FLAGS_file_pages;
+  const std::string file_dir = FileDir();
+  const ibodp::Mapping region = ibodp::Mapping::AnonymousAligned(
+      layout.Bytes(), storm::Layout::kHugeBytes);
+  layout.base = region.data();
+  std::unique_ptr<storm::FileZone> file_zone;
+  if (layout.file_pages > 0) {
+    file_zone = std::make_unique<storm::FileZone>(file_dir, layout);
+  }
+  // The device after the memory: a bad --file_dir is reported as such on
+  // a machine without one.
   std::string device = FLAGS_device;
   if (device.empty() && std::getenv("IBODP_DEVICE") != nullptr) {
     device = std::getenv("IBODP_DEVICE");
@@ -176,14 +220,6 @@ int Run() {
       IBV_ODP_SUPPORT_READ | IBV_ODP_SUPPORT_WRITE | IBV_ODP_SUPPORT_ATOMIC,
       dev.name());
   const ibodp::ProtectionDomain pd = ibodp::AllocPd(dev);
-  storm::Layout layout;
-  layout.page = ibodp::PageSize();
-  layout.write_pages = FLAGS_write_pages + FLAGS_huge_pages;
-  layout.huge_pages = FLAGS_huge_pages;
-  layout.ro_pages = FLAGS_ro_pages;
-  const ibodp::Mapping region = ibodp::Mapping::AnonymousAligned(
-      layout.Bytes(), storm::Layout::kHugeBytes);
-  layout.base = region.data();
   if (layout.huge_pages > 0 &&
       madvise(layout.base, layout.huge_pages * layout.page, MADV_HUGEPAGE) !=
           0) {
@@ -221,7 +257,9 @@ int Run() {
             << seconds << " s, " << FLAGS_workers << " workers, "
             << layout.write_pages << " write pages (" << layout.huge_pages
             << " of them in huge pages) + " << layout.ro_pages
-            << " read-only pages on " << dev.name() << "\n"
+            << " read-only pages + " << layout.file_pages << " file pages in "
+            << (file_dir.empty() ? "(none)" : file_dir) << " on " << dev.name()
+            << "\n"
             << std::flush;
 
   std::vector<std::thread> threads;
@@ -251,6 +289,11 @@ int Run() {
   }
   const Totals t = Sum(workers, events);
   CheckCoverage(t, events, wanted, shared);
+  if (file_zone) {
+    for (const std::string& m : file_zone->DiskMismatches()) {
+      shared.Fail(storm::Failure::kLostWrite, m);
+    }
+  }
   std::cout << "storm: seed " << seed << ": " << t.ops.reads << " READs, "
             << t.ops.writes << " WRITEs, " << t.ops.atomics
             << " fetch-and-adds, " << t.ops.ro_reads << " read-only READs; "

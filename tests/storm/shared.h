@@ -23,6 +23,12 @@ namespace storm {
 // (read only; the target of mprotect(PROT_READ) and uffd write-protect,
 // during which a device write would fail by design).
 //
+// Then file_pages pages of a MAP_SHARED file on a filesystem with
+// writeback (the file zone): slots too, read, written and updated like the
+// write zone's, and the target of writeback (msync). No event replaces
+// their pages, and at the end of the storm the file's bytes on disk must
+// be what the CPU sees in them (FileZone).
+//
 // The first huge_pages pages of the write zone start 2 MiB aligned and are
 // backed by transparent huge pages (MADV_HUGEPAGE), the target of
 // thp-collapse and thp-split. munmap+remap and mremap keep out of them: a
@@ -34,11 +40,19 @@ struct Layout {
   size_t write_pages = 0;
   size_t huge_pages = 0;
   size_t ro_pages = 0;
+  size_t file_pages = 0;
 
-  uint8_t* Slot(size_t i) const { return base + i * page; }
+  // Slots 0 .. write_pages-1 are the write zone's pages, the next
+  // file_pages slots the file zone's.
+  size_t Slots() const { return write_pages + file_pages; }
+  bool IsFileSlot(size_t i) const { return i >= write_pages; }
+  uint8_t* Slot(size_t i) const {
+    return base + (IsFileSlot(i) ? i + ro_pages : i) * page;
+  }
   uint8_t* ReadOnly(size_t i) const { return base + (write_pages + i) * page; }
   uint8_t* ReadOnlyBase() const { return ReadOnly(0); }
-  size_t Bytes() const { return (write_pages + ro_pages) * page; }
+  uint8_t* FileBase() const { return ReadOnly(ro_pages); }
+  size_t Bytes() const { return (write_pages + ro_pages + file_pages) * page; }
   // Base pages in one transparent huge page (2 MiB).
   size_t PagesPerHuge() const { return kHugeBytes / page; }
 

@@ -16,7 +16,7 @@
 
 namespace storm {
 
-inline constexpr int kSummarySchemaVersion = 1;
+inline constexpr int kSummarySchemaVersion = 2;
 
 struct RunSummary {
   uint64_t seed = 0;

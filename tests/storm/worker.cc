@@ -46,7 +46,7 @@ Worker::Worker(const ibodp::Device& dev, ibv_pd* pd, ibv_mr* odp_mr,
       local_mr_(ibodp::RegisterMr(pd, local_.data(), local_.size(),
                                   ibodp::kFullAccess,
                                   ibodp::Registration::kPinned)) {
-  for (size_t i = 0; i < shared.layout().write_pages; ++i) {
+  for (size_t i = 0; i < shared.layout().Slots(); ++i) {
     if (static_cast<int>(i % static_cast<size_t>(workers)) == id) {
       slots_.push_back(i);
     }
@@ -56,7 +56,7 @@ Worker::Worker(const ibodp::Device& dev, ibv_pd* pd, ibv_mr* odp_mr,
                        " owns no slot: give at least as many write pages as "
                        "workers");
   }
-  next_seq_.assign(shared.layout().write_pages, 0);
+  next_seq_.assign(shared.layout().Slots(), 0);
 }
 
 void Worker::Run() {
@@ -160,6 +160,7 @@ void Worker::Write(size_t slot) {
   const uint64_t g1 = shared_.reset().Read();
   const uint64_t s1 = shared_.soft_dirty().Read();
   ++stats_.writes;
+  stats_.file_writes += shared_.layout().IsFileSlot(slot) ? 1 : 0;
   stats_.verified_bytes += kRecordBytes;
   const bool same = std::memcmp(cpu.data(), rec.data(), kRecordBytes) == 0;
   if (!Generation::Quiet(g0, g1)) {

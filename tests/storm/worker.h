@@ -2,8 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // A storm worker: its own loopback RC pair and pinned buffer, RDMA READ,
-// WRITE and fetch-and-add on the write-zone slots it owns and READs of the
-// read-only zone, each checked against what the CPU sees.
+// WRITE and fetch-and-add on the slots it owns (in the write and file
+// zones) and READs of the read-only zone, each checked against what the
+// CPU sees.
 #ifndef TESTS_STORM_WORKER_H_
 #define TESTS_STORM_WORKER_H_
 
@@ -28,6 +29,8 @@ struct WorkerStats {
   uint64_t writes = 0;
   uint64_t atomics = 0;
   uint64_t ro_reads = 0;
+  // Of the WRITEs, those into the file zone.
+  uint64_t file_writes = 0;
   // Bytes compared against an expected value.
   uint64_t verified_bytes = 0;
   // Checks that were relaxed because an event overlapped the op.
@@ -39,7 +42,7 @@ struct WorkerStats {
 
 class Worker {
  public:
-  // Owns the write-zone slots i with i % workers == id. Throws ibodp::Error
+  // Owns the slots i with i % workers == id. Throws ibodp::Error
   // when a verbs object cannot be created.
   Worker(const ibodp::Device& dev, ibv_pd* pd, ibv_mr* odp_mr, Shared& shared,
          int id, int workers, uint64_t seed, std::chrono::milliseconds timeout);
