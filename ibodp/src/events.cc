@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -366,6 +368,7 @@ class ThpEvent : public MemoryEvent {
   std::string_view NotifierEvent() const override { return "MMU_NOTIFY_CLEAR"; }
   bool WriteProtectOnly() const override { return false; }
   bool NeedsHugePages() const override { return true; }
+  bool SlowPerOp() const override { return true; }
   std::chrono::nanoseconds Apply(const EventTarget& t) override {
     const auto addr = reinterpret_cast<uintptr_t>(t.addr);
     if (t.length == 0 || addr % kHugePageBytes != 0 ||
@@ -392,6 +395,36 @@ class ThpEvent : public MemoryEvent {
   bool split_;
 };
 
+// ksmd merges every page of the range with its copy in a twin (KSM's
+// write_protect_page() and replace_page(): CLEAR), and the range's pages
+// become shared read-only KSM pages; the bytes stay. Untimed first:
+// MADV_UNMERGEABLE gives the pages that the previous application merged
+// back to the process, and the twin takes the range's current bytes.
+class KsmEvent : public MemoryEvent {
+ public:
+  std::string_view Name() const override { return "ksm"; }
+  std::string_view NotifierEvent() const override { return "MMU_NOTIFY_CLEAR"; }
+  bool WriteProtectOnly() const override { return false; }
+  bool SlowPerOp() const override { return true; }
+  std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    Check(madvise(t.addr, t.length, MADV_UNMERGEABLE),
+          "madvise(MADV_UNMERGEABLE) (needs CONFIG_KSM)");
+    if (!twin_ || twin_->size() != t.length) {
+      twin_ = std::make_unique<Mapping>(Mapping::Anonymous(t.length));
+    }
+    std::memcpy(twin_->data(), t.addr, t.length);
+    Check(madvise(twin_->data(), twin_->size(), MADV_MERGEABLE),
+          "madvise(MADV_MERGEABLE) of the twin");
+    Check(madvise(t.addr, t.length, MADV_MERGEABLE),
+          "madvise(MADV_MERGEABLE) (needs CONFIG_KSM)");
+    return Timed([&] { KsmMerge({t.addr, t.length}, kTimeout); });
+  }
+
+ private:
+  static constexpr std::chrono::milliseconds kTimeout{10000};
+  std::unique_ptr<Mapping> twin_;
+};
+
 }  // namespace
 
 std::vector<std::string> EventNames() {
@@ -409,7 +442,8 @@ std::vector<std::string> EventNames() {
           "pageout",
           "migrate",
           "thp-collapse",
-          "thp-split"};
+          "thp-split",
+          "ksm"};
 }
 
 std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
@@ -469,6 +503,9 @@ std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
   }
   if (name == "thp-collapse" || name == "thp-split") {
     return std::make_unique<ThpEvent>(name == "thp-split");
+  }
+  if (name == "ksm") {
+    return std::make_unique<KsmEvent>();
   }
   std::string known;
   for (const auto& n : EventNames()) {

@@ -14,7 +14,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "ibodp/error.h"
 #include "ibodp/mapping.h"
@@ -274,21 +277,58 @@ void CompactMemory() {
   WriteFile(path, "1");
 }
 
+namespace {
+
+// ksmd's knobs, set fast for one merge and put back as they were.
+class KsmdKnobs {
+ public:
+  explicit KsmdKnobs(std::string dir) : dir_(std::move(dir)) {
+    for (const char* knob : kKnobs) {
+      std::string v = ReadFile(dir_ + knob);
+      while (!v.empty() && v.back() == '\n') {
+        v.pop_back();
+      }
+      saved_.emplace_back(knob, v);
+    }
+    WriteFile(dir_ + "pages_to_scan", "10000");
+    WriteFile(dir_ + "sleep_millisecs", "1");
+    WriteFile(dir_ + "run", "1");
+  }
+  KsmdKnobs(const KsmdKnobs&) = delete;
+  KsmdKnobs& operator=(const KsmdKnobs&) = delete;
+  ~KsmdKnobs() {
+    for (const auto& [knob, value] : saved_) {
+      try {
+        WriteFile(dir_ + knob, value);
+      } catch (const Error&) {  // NOLINT(bugprone-empty-catch)
+        // A destructor cannot throw; the knob keeps the merge's value.
+      }
+    }
+  }
+
+ private:
+  static constexpr const char* kKnobs[] = {"run", "pages_to_scan",
+                                           "sleep_millisecs"};
+  std::string dir_;
+  std::vector<std::pair<std::string, std::string>> saved_;
+};
+
+}  // namespace
+
 void KsmMerge(std::span<uint8_t> range, std::chrono::milliseconds timeout) {
   const std::string ksm = "/sys/kernel/mm/ksm/";
   if (access((ksm + "run").c_str(), W_OK) != 0) {
     throw Unsupported(ksm +
                       "run is not writable: it needs CONFIG_KSM and root");
   }
-  WriteFile(ksm + "pages_to_scan", "10000");
-  WriteFile(ksm + "sleep_millisecs", "1");
-  WriteFile(ksm + "run", "1");
+  const KsmdKnobs knobs(ksm);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   size_t merged = 0;
   for (;;) {
     merged = 0;
     for (size_t off = 0; off < range.size(); off += PageSize()) {
-      merged += (KernelPageFlags(range.data() + off) & kPageFlagKsm) != 0;
+      merged += (KernelPageFlags(range.data() + off) &
+                 (kPageFlagKsm | kPageFlagZeroPage)) != 0;
     }
     if (merged * PageSize() >= range.size() ||
         std::chrono::steady_clock::now() > deadline) {
@@ -296,8 +336,6 @@ void KsmMerge(std::span<uint8_t> range, std::chrono::milliseconds timeout) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  // Stop ksmd, keeping what it merged.
-  WriteFile(ksm + "run", "0");
   if (merged * PageSize() < range.size()) {
     throw Error("ksmd merged " + std::to_string(merged) + " of " +
                 std::to_string(range.size() / PageSize()) + " pages within " +

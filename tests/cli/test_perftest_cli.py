@@ -89,23 +89,27 @@ class BadFlags(unittest.TestCase):
         proc = run(["--list_events"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         lines = proc.stdout.splitlines()
-        self.assertEqual(len(lines), 15)
+        self.assertEqual(len(lines), 16)
         self.assertIn("soft-dirty (MMU_NOTIFY_SOFT_DIRTY)", lines)
         self.assertIn("pageout (MMU_NOTIFY_CLEAR)", lines)
         self.assertIn("migrate (MMU_NOTIFY_CLEAR)", lines)
         self.assertIn("thp-collapse (MMU_NOTIFY_CLEAR)", lines)
         self.assertIn("thp-split (MMU_NOTIFY_CLEAR)", lines)
+        self.assertIn("ksm (MMU_NOTIFY_CLEAR)", lines)
 
     def test_list_events_json_states_each_events_facts(self):
         proc = run(["--list_events", "--json"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         events = {e["name"]: e for e in json.loads(proc.stdout)}
-        self.assertEqual(len(events), 15)
+        self.assertEqual(len(events), 16)
         self.assertEqual(events["soft-dirty"], {
             "name": "soft-dirty", "notifier_event": "MMU_NOTIFY_SOFT_DIRTY",
             "write_protect_only": True, "preserves_contents": True})
         self.assertFalse(events["mprotect-none"]["write_protect_only"])
         self.assertFalse(events["madvise-dontneed"]["preserves_contents"])
+        self.assertEqual(events["ksm"], {
+            "name": "ksm", "notifier_event": "MMU_NOTIFY_CLEAR",
+            "write_protect_only": False, "preserves_contents": True})
 
     def test_a_thp_event_without_a_2m_mr_is_refused(self):
         proc = run(["--preset=quick", "--events=thp-split", "--dry_run"])

@@ -288,13 +288,13 @@ TEST(ScenarioPresetTest, DefaultPreset) {
   MatrixSpec spec = DefaultPreset();
   spec.memory_limit_bytes = 24 * kGiB;
   const std::vector<Scenario> all = ExpandMatrix(spec);
-  size_t huge = 0;
+  size_t slow = 0;
   for (const std::string& e : ibodp::EventNames()) {
-    huge += ibodp::MakeEvent(e)->NeedsHugePages() ? 1 : 0;
+    slow += ibodp::MakeEvent(e)->SlowPerOp() ? 1 : 0;
   }
-  // The THP movers are left out of the presets (too slow per op).
-  EXPECT_EQ(huge, 2U);
-  const size_t events = ibodp::EventNames().size() - huge;
+  // The THP movers and KSM are left out of the presets (too slow per op).
+  EXPECT_EQ(slow, 3U);
+  const size_t events = ibodp::EventNames().size() - slow;
   // 4 ops x 3 MR sizes, one message size, pages and period.
   EXPECT_EQ(all.size(), size_t{4} * 3 * events);
   EXPECT_EQ(Names(all).size(), all.size()) << "names must be unique";

@@ -52,6 +52,10 @@ class MemoryEvent {
   // Whether the event needs a range that transparent huge pages back
   // (Mapping::AnonymousHuge): the THP events collapse and split them.
   virtual bool NeedsHugePages() const { return false; }
+  // Whether one application takes tens to hundreds of milliseconds under
+  // TCG (the THP movers, a KSM merge): perftest's presets leave such
+  // events out, and they are run on their own.
+  virtual bool SlowPerOp() const { return false; }
   // Applies the event once; returns the time spent in system calls.
   // Throws Error naming the failing call.
   virtual std::chrono::nanoseconds Apply(const EventTarget& target) = 0;

@@ -28,6 +28,7 @@ inline constexpr uint64_t kPageFlagDirty = 1ULL << 4;
 inline constexpr uint64_t kPageFlagWriteback = 1ULL << 8;
 inline constexpr uint64_t kPageFlagThp = 1ULL << 22;
 inline constexpr uint64_t kPageFlagKsm = 1ULL << 21;
+inline constexpr uint64_t kPageFlagZeroPage = 1ULL << 24;
 
 // How many base pages of `range` are resident and how many are in swap.
 struct PageCounts {
@@ -89,9 +90,12 @@ void SplitHugePages(std::span<uint8_t> range);
 // the kernel's choice; the caller cannot name a range.
 void CompactMemory();
 
-// Run ksmd until every page of `range` (MADV_MERGEABLE) is a KSM page, or
-// throw after `timeout`. Other pages with the same bytes must exist for a
-// merge: the caller keeps a twin.
+// Run ksmd until every page of `range` (MADV_MERGEABLE) is shared
+// read-only, or throw after `timeout`: a KSM page, or the shared zero page
+// for a page of zeros (KSM splits a transparent huge page before it merges
+// its pages, and the split maps zero-filled pages to the zero page, which
+// ksmd then passes over). Other pages with the same bytes must exist for a
+// merge: the caller keeps a twin. ksmd's knobs are put back afterwards.
 void KsmMerge(std::span<uint8_t> range, std::chrono::milliseconds timeout);
 
 // A child cgroup v2 with the memory controller that this process joins
