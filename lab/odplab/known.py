@@ -17,6 +17,13 @@ REPRODUCERS = {
     "FaultRace.AFailedFaultLeavesNoFreedPageInTheMr":
         "0003 RDMA/umem_odp: Publish a fault's pfns only under umem_mutex",
 }
+# One per op of the responder: a WRITE, a READ and a fetch-and-add whose
+# fault runs out of its retry budget.
+REPRODUCERS.update({
+    "Ops/FaultBudgetOp.AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed/"
+    + op: "0004 RDMA/rxe: Ask for a retry when an ODP fault runs out of time"
+    for op in ("Write", "Read", "FetchAdd")
+})
 
 # Reproducers of upstream bugs that no base patch fixes yet: they fail on
 # every kernel, so the guest-test runs leave them out and the vanilla run
