@@ -17,12 +17,23 @@ REPRODUCERS = {
     "FaultRace.AFailedFaultLeavesNoFreedPageInTheMr":
         "0003 RDMA/umem_odp: Publish a fault's pfns only under umem_mutex",
 }
-# One per op of the responder: a WRITE, a READ and a fetch-and-add whose
-# fault runs out of its retry budget.
+# One per op of the responder whose fault runs out of its retry budget: a
+# WRITE, a READ and a fetch-and-add of one packet, and a WRITE and a READ
+# of two pages that fault in the middle of the message.
 REPRODUCERS.update({
     "Ops/FaultBudgetOp.AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed/"
-    + op: "0004 RDMA/rxe: Ask for a retry when an ODP fault runs out of time"
-    for op in ("Write", "Read", "FetchAdd")
+    + op: patch
+    for op, patch in (
+        ("Write", "0004 RDMA/rxe: Ask for a retry when an ODP fault of a "
+                  "WRITE runs out of time"),
+        ("Read", "0005 RDMA/rxe: Ask for a retry when an ODP fault of a "
+                 "READ runs out of time"),
+        ("FetchAdd", "0006 RDMA/rxe: Ask for a retry when an ODP fault of an "
+                     "atomic runs out of time"),
+        ("WriteAcrossPages", "0004 RDMA/rxe: Ask for a retry when an ODP "
+                             "fault of a WRITE runs out of time"),
+        ("ReadAcrossPages", "0005 RDMA/rxe: Ask for a retry when an ODP "
+                            "fault of a READ runs out of time"))
 })
 
 # Reproducers of upstream bugs that no base patch fixes yet: they fail on

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // An ODP fault that runs out of its retry budget (bug (d) of "Memory that
-// moves", base-patches/0004). ib_umem_odp_map_dma_and_lock() gives
+// moves", base-patches/0004 to 0006). ib_umem_odp_map_dma_and_lock() gives
 // hmm_range_fault_unlocked_timeout() HMM_RANGE_DEFAULT_TIMEOUT (1 s), and
 // the budget starts before the fault waits for the mmap lock: a fault that
 // waits longer than that for the lock, or for invalidations of the MR to
@@ -86,8 +86,8 @@ class FaultBudget : public guest::LoopbackFixture {
     } catch (const Unsupported& e) {
       GTEST_SKIP() << e.what();
     }
-    region_ = std::make_unique<Mapping>(Mapping::Anonymous(PageSize()));
-    local_ = std::make_unique<Mapping>(Mapping::Anonymous(PageSize()));
+    region_ = std::make_unique<Mapping>(Mapping::Anonymous(2 * PageSize()));
+    local_ = std::make_unique<Mapping>(Mapping::Anonymous(2 * PageSize()));
     holder_ = std::make_unique<Mapping>(Mapping::Anonymous(kLockHolderBytes));
     // Base pages, so that each mprotect() walks many PTEs with the lock.
     ASSERT_EQ(madvise(holder_->data(), holder_->size(), MADV_NOHUGEPAGE), 0);
@@ -122,8 +122,17 @@ class FaultBudget : public guest::LoopbackFixture {
   size_t span_ = 0;
 };
 
-// What one round posts and how it checks the result.
-enum class BudgetOp { kWrite, kRead, kFetchAdd };
+// What one round posts and how it checks the result. The "across" ops
+// move two pages, of which only the second has left the MR: the fault,
+// and the RNR NAK, come in the middle of the message (a later packet of a
+// WRITE, a later response of a READ).
+enum class BudgetOp {
+  kWrite,
+  kRead,
+  kFetchAdd,
+  kWriteAcrossPages,
+  kReadAcrossPages
+};
 
 std::string BudgetOpName(const ::testing::TestParamInfo<BudgetOp>& info) {
   switch (info.param) {
@@ -133,6 +142,10 @@ std::string BudgetOpName(const ::testing::TestParamInfo<BudgetOp>& info) {
       return "Read";
     case BudgetOp::kFetchAdd:
       return "FetchAdd";
+    case BudgetOp::kWriteAcrossPages:
+      return "WriteAcrossPages";
+    case BudgetOp::kReadAcrossPages:
+      return "ReadAcrossPages";
   }
   return "Unknown";
 }
@@ -140,69 +153,86 @@ std::string BudgetOpName(const ::testing::TestParamInfo<BudgetOp>& info) {
 class FaultBudgetOp : public FaultBudget,
                       public ::testing::WithParamInterface<BudgetOp> {
  protected:
-  // The page has left the MR; the CPU gives it (or the local buffer, for
-  // a WRITE) this round's bytes.
+  bool Across() const {
+    return GetParam() == BudgetOp::kWriteAcrossPages ||
+           GetParam() == BudgetOp::kReadAcrossPages;
+  }
+  bool Writes() const {
+    return GetParam() == BudgetOp::kWrite ||
+           GetParam() == BudgetOp::kWriteAcrossPages;
+  }
+  // Bytes the op moves: one packet, or two whole pages.
+  size_t Bytes() const {
+    return GetParam() == BudgetOp::kFetchAdd ? sizeof(uint64_t)
+           : Across()                        ? 2 * PageSize()
+                                             : span_;
+  }
+  // The page that leaves the MR before the op.
+  uint8_t* Dropped() const {
+    return region_->data() + (Across() ? PageSize() : 0);
+  }
+
+  // The page leaves the MR, so that the op faults; the CPU gives the
+  // target (or the local buffer, for a WRITE) this round's bytes. For the
+  // ops across pages, a first op puts the first page in the MR.
   void Prepare(uint64_t round) {
-    switch (GetParam()) {
-      case BudgetOp::kWrite:
-        FillPattern(local_->bytes().first(span_), round);
-        break;
-      case BudgetOp::kRead:
-        FillPattern(region_->bytes().first(span_), round);
-        std::memset(local_->data(), 0, span_);
-        break;
-      case BudgetOp::kFetchAdd:
-        std::memcpy(region_->data(), &round, sizeof(round));
-        std::memset(local_->data(), 0, sizeof(uint64_t));
-        break;
+    ASSERT_EQ(madvise(Dropped(), PageSize(), MADV_DONTNEED), 0);
+    if (GetParam() == BudgetOp::kFetchAdd) {
+      std::memcpy(region_->data(), &round, sizeof(round));
+      std::memset(local_->data(), 0, sizeof(uint64_t));
+      return;
+    }
+    if (Writes()) {
+      FillPattern(local_->bytes().first(Bytes()), round);
+    } else {
+      FillPattern(region_->bytes().first(Bytes()), round);
+    }
+    if (Across()) {
+      const ibv_sge first{reinterpret_cast<uint64_t>(local_->data()),
+                          static_cast<uint32_t>(span_), local_mr_->lkey};
+      const ibv_wc wc = RdmaOp(
+          Writes() ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ, first,
+          {reinterpret_cast<uint64_t>(region_->data()), mr_->rkey}, round);
+      ASSERT_EQ(wc.status, IBV_WC_SUCCESS)
+          << "the op that puts the first page in the MR";
+    }
+    if (!Writes()) {
+      std::memset(local_->data(), 0, Bytes());
     }
   }
 
   void Post(uint64_t round) {
     const RemoteBuffer target{reinterpret_cast<uint64_t>(region_->data()),
                               mr_->rkey};
-    const size_t length =
-        GetParam() == BudgetOp::kFetchAdd ? sizeof(uint64_t) : span_;
     const ibv_sge sge{reinterpret_cast<uint64_t>(local_->data()),
-                      static_cast<uint32_t>(length), local_mr_->lkey};
-    switch (GetParam()) {
-      case BudgetOp::kWrite:
-        PostRdma(pair_->a(), IBV_WR_RDMA_WRITE, sge, target, round);
-        break;
-      case BudgetOp::kRead:
-        PostRdma(pair_->a(), IBV_WR_RDMA_READ, sge, target, round);
-        break;
-      case BudgetOp::kFetchAdd:
-        PostFetchAdd(pair_->a(), sge, target, 1, round);
-        break;
+                      static_cast<uint32_t>(Bytes()), local_mr_->lkey};
+    if (GetParam() == BudgetOp::kFetchAdd) {
+      PostFetchAdd(pair_->a(), sge, target, 1, round);
+    } else {
+      PostRdma(pair_->a(), Writes() ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ, sge,
+               target, round);
     }
   }
 
   // "" when the op did what it should, else what is wrong.
   std::string Check(uint64_t round) const {
-    switch (GetParam()) {
-      case BudgetOp::kWrite:
-        if (FirstMismatch(region_->bytes().first(span_), round)) {
-          return "the page does not hold the WRITE's bytes";
-        }
-        break;
-      case BudgetOp::kRead:
-        if (FirstMismatch(local_->bytes().first(span_), round)) {
-          return "the READ did not return the page's bytes";
-        }
-        break;
-      case BudgetOp::kFetchAdd: {
-        uint64_t old = 0;
-        uint64_t now = 0;
-        std::memcpy(&old, local_->data(), sizeof(old));
-        std::memcpy(&now, region_->data(), sizeof(now));
-        if (old != round || now != round + 1) {
-          return "the fetch-and-add returned " + std::to_string(old) +
-                 " and left " + std::to_string(now) + ", not " +
-                 std::to_string(round) + " and " + std::to_string(round + 1);
-        }
-        break;
+    if (GetParam() == BudgetOp::kFetchAdd) {
+      uint64_t old = 0;
+      uint64_t now = 0;
+      std::memcpy(&old, local_->data(), sizeof(old));
+      std::memcpy(&now, region_->data(), sizeof(now));
+      if (old != round || now != round + 1) {
+        return "the fetch-and-add returned " + std::to_string(old) +
+               " and left " + std::to_string(now) + ", not " +
+               std::to_string(round) + " and " + std::to_string(round + 1);
       }
+      return "";
+    }
+    const auto& got = Writes() ? *region_ : *local_;
+    if (const auto bad = FirstMismatch(got.bytes().first(Bytes()), round)) {
+      return std::string(Writes() ? "the MR's pages do not hold the WRITE's"
+                                  : "the READ did not return the pages'") +
+             " bytes, from byte " + std::to_string(*bad);
     }
     return "";
   }
@@ -245,9 +275,10 @@ TEST_P(FaultBudgetOp, AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed) {
   while (round < kMaxRounds && rnr_naks == 0 && failure.empty() &&
          holder_errno == 0) {
     ++round;
-    // The page leaves the MR, so that the op faults.
-    ASSERT_EQ(madvise(region_->data(), PageSize(), MADV_DONTNEED), 0);
     Prepare(round);
+    if (HasFatalFailure()) {
+      break;
+    }
     std::atomic<int> spinner_errno{0};
     std::thread spinner([&] {
       try {
@@ -304,7 +335,9 @@ TEST_P(FaultBudgetOp, AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed) {
 
 INSTANTIATE_TEST_SUITE_P(Ops, FaultBudgetOp,
                          ::testing::Values(BudgetOp::kWrite, BudgetOp::kRead,
-                                           BudgetOp::kFetchAdd),
+                                           BudgetOp::kFetchAdd,
+                                           BudgetOp::kWriteAcrossPages,
+                                           BudgetOp::kReadAcrossPages),
                          BudgetOpName);
 
 }  // namespace
