@@ -53,20 +53,18 @@ constexpr const char* kWorkqueueMask = "/sys/devices/virtual/workqueue/cpumask";
 constexpr const char* kFairServer =
     "/sys/kernel/debug/sched/fair_server/cpu1/runtime";
 
-void PinTo(int cpu) {
+// Pins the calling thread to `cpu`; returns 0 or the error number.
+int PinTo(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
-  const int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-  if (rc != 0) {
-    ThrowErrno("pthread_setaffinity_np to CPU " + std::to_string(cpu), rc);
-  }
+  return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 class FaultBudget : public guest::LoopbackFixture {
  protected:
   static constexpr std::chrono::milliseconds kStall{1800};
-  static constexpr uint64_t kMaxRounds = 5;
+  static constexpr uint64_t kMaxRounds = 10;
   static constexpr size_t kLockHolderBytes = size_t{64} << 20;
   static constexpr std::chrono::seconds kCompletionTimeout{60};
 
@@ -125,7 +123,9 @@ class FaultBudget : public guest::LoopbackFixture {
 // What one round posts and how it checks the result. The "across" ops
 // move two pages, of which only the second has left the MR: the fault,
 // and the RNR NAK, come in the middle of the message (a later packet of a
-// WRITE, a later response of a READ).
+// WRITE, a later response of a READ). They need base-patches/0001 (on
+// vanilla the copy bug garbles them whether or not the fault stalls), so
+// only the one-packet ops reproduce the bug on vanilla.
 enum class BudgetOp {
   kWrite,
   kRead,
@@ -243,16 +243,14 @@ TEST_P(FaultBudgetOp, AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed) {
   // but the SCHED_FIFO thread runs on CPU 1 while it spins.
   const guest::ProcKnob workqueue_mask(kWorkqueueMask, "1");
   const guest::ProcKnob fair_server(kFairServer, "0");
-  PinTo(0);
+  ASSERT_EQ(PinTo(0), 0) << "cannot pin the test to CPU 0";
 
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> mprotects{0};
   std::atomic<int> holder_errno{0};
   std::thread holder([&] {
-    try {
-      PinTo(1);
-    } catch (const Error&) {
-      holder_errno = EINVAL;
+    if (const int rc = PinTo(1); rc != 0) {
+      holder_errno = rc;
       return;
     }
     while (!stop.load(std::memory_order_relaxed)) {
@@ -281,10 +279,8 @@ TEST_P(FaultBudgetOp, AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed) {
     }
     std::atomic<int> spinner_errno{0};
     std::thread spinner([&] {
-      try {
-        PinTo(1);
-      } catch (const Error&) {
-        spinner_errno = EINVAL;
+      if (const int rc = PinTo(1); rc != 0) {
+        spinner_errno = rc;
         return;
       }
       const sched_param fifo{1};
@@ -313,7 +309,8 @@ TEST_P(FaultBudgetOp, AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed) {
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
     spinner.join();
     ASSERT_EQ(spinner_errno.load(), 0)
-        << "the SCHED_FIFO thread could not start (needs CAP_SYS_NICE)";
+        << "the SCHED_FIFO thread could not start on CPU 1 (needs "
+           "CAP_SYS_NICE)";
     rnr_naks = ValueOf(CounterDelta(before, counters_->Read()), kRnrNaksSent);
   }
   stop = true;
