@@ -35,11 +35,11 @@ uint32_t RequiredOdpCaps(Op op) {
 
 // A MAP_SHARED file for the msync event (it needs pages with a backing
 // file to clean); anonymous private memory for every other event.
-UniqueFd OpenBackingFile(uint64_t size) {
+ibodp::UniqueFd OpenBackingFile(uint64_t size) {
   const char* dir = std::getenv("IBODP_WRITEBACK_DIR");
   std::string path =
       std::string(dir != nullptr ? dir : "/tmp") + "/perftest-msync-XXXXXX";
-  UniqueFd fd(mkstemp(path.data()));
+  ibodp::UniqueFd fd(mkstemp(path.data()));
   if (fd.get() < 0) {
     const int err = errno;
     ibodp::ThrowErrno("mkstemp " + path, err);
@@ -102,22 +102,6 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   remote_mr_ = ibodp::RegisterMr(pd_.get(), remote_.data(), remote_.size(),
                                  ibodp::kFullAccess, ibodp::Registration::kOdp);
   BuildRequests();
-}
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-    fd_ = other.Release();
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) {
-    close(fd_);
-  }
 }
 
 ibodp::EventTarget Workload::Target() const {

@@ -27,28 +27,11 @@
 #include "ibodp/events.h"
 #include "ibodp/loopback.h"
 #include "ibodp/mapping.h"
+#include "ibodp/unique_fd.h"
 #include "ibodp/verbs.h"
 #include "scenario.h"
 
 namespace perftest {
-
-// A file descriptor closed when it goes out of scope.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.Release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-
-  int get() const { return fd_; }
-  int Release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_ = -1;
-};
 
 class Workload {
  public:
@@ -95,7 +78,7 @@ class Workload {
   std::unique_ptr<ibodp::LoopbackRcPair> pair_;
   ibodp::Mapping local_;
   // The msync event's backing file, or -1.
-  UniqueFd remote_fd_;
+  ibodp::UniqueFd remote_fd_;
   ibodp::Mapping remote_;
   ibodp::MemoryRegion local_mr_;
   ibodp::MemoryRegion remote_mr_;

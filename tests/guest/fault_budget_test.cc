@@ -270,8 +270,9 @@ TEST_P(FaultBudgetOp, AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed) {
   int stalled_rounds = 0;
   std::string failure;
   double seconds = 0;
+  int spinner_error = 0;
   while (round < kMaxRounds && rnr_naks == 0 && failure.empty() &&
-         holder_errno == 0) {
+         holder_errno == 0 && spinner_error == 0) {
     ++round;
     Prepare(round);
     if (HasFatalFailure()) {
@@ -308,13 +309,15 @@ TEST_P(FaultBudgetOp, AFaultThatOutlivesItsRetryBudgetIsRetriedNotFailed) {
     }
     seconds = std::chrono::duration<double>(Clock::now() - start).count();
     spinner.join();
-    ASSERT_EQ(spinner_errno.load(), 0)
-        << "the SCHED_FIFO thread could not start on CPU 1 (needs "
-           "CAP_SYS_NICE)";
+    spinner_error = spinner_errno.load();
     rnr_naks = ValueOf(CounterDelta(before, counters_->Read()), kRnrNaksSent);
   }
+  // Every thread joins before an assertion can end the test.
   stop = true;
   holder.join();
+  ASSERT_EQ(spinner_error, 0)
+      << "the SCHED_FIFO thread could not start on CPU 1 (needs "
+         "CAP_SYS_NICE)";
   ASSERT_EQ(holder_errno.load(), 0) << "the mprotect() thread failed";
   ASSERT_EQ(failure, "")
       << "round " << round << ": the op, whose fault waited for the "

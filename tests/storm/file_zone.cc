@@ -14,18 +14,10 @@
 
 #include "ibodp/error.h"
 #include "ibodp/mapping.h"
+#include "ibodp/unique_fd.h"
 #include "slot.h"
 
 namespace storm {
-namespace {
-
-void CloseQuietly(int fd) {
-  if (fd >= 0) {
-    close(fd);
-  }
-}
-
-}  // namespace
 
 FileZone::FileZone(const std::string& dir, const Layout& layout)
     : layout_(layout), dir_(dir) {
@@ -38,56 +30,50 @@ FileZone::FileZone(const std::string& dir, const Layout& layout)
                        " is on tmpfs, which has no writeback: give a "
                        "directory on ext4 or xfs (--file_dir)");
   }
-  fd_ = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd_ < 0) {
+  fd_ =
+      ibodp::UniqueFd(open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd_.get() < 0) {
     ibodp::ThrowErrno("open(O_TMPFILE) in " + dir +
                           " for the file zone (the filesystem must support "
                           "O_TMPFILE: ext4, xfs)",
                       errno);
   }
   const size_t bytes = layout.file_pages * layout.page;
-  if (ftruncate(fd_, static_cast<off_t>(bytes)) != 0) {
-    const int err = errno;
-    CloseQuietly(fd_);
-    ibodp::ThrowErrno("ftruncate of the file zone's file", err);
+  if (ftruncate(fd_.get(), static_cast<off_t>(bytes)) != 0) {
+    ibodp::ThrowErrno("ftruncate of the file zone's file", errno);
   }
+  // The region's owner unmaps the zone with the rest of the region.
   void* at = mmap(layout.FileBase(), bytes, PROT_READ | PROT_WRITE,
-                  MAP_SHARED | MAP_FIXED, fd_, 0);
+                  MAP_SHARED | MAP_FIXED, fd_.get(), 0);
   if (at != layout.FileBase()) {
-    const int err = errno;
-    CloseQuietly(fd_);
-    ibodp::ThrowErrno("mmap(MAP_SHARED | MAP_FIXED) of the file zone", err);
+    ibodp::ThrowErrno("mmap(MAP_SHARED | MAP_FIXED) of the file zone", errno);
   }
 }
-
-// The region's owner unmaps the zone with the rest of the region.
-FileZone::~FileZone() { CloseQuietly(fd_); }
 
 std::vector<std::string> FileZone::DiskMismatches() const {
   const size_t bytes = layout_.file_pages * layout_.page;
   WriteBack(layout_);
   // A second open file description, with O_DIRECT: its reads come from
   // the disk, after the kernel wrote back any page still dirty.
-  const std::string self = "/proc/self/fd/" + std::to_string(fd_);
-  const int direct = open(self.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
-  if (direct < 0) {
+  const std::string self = "/proc/self/fd/" + std::to_string(fd_.get());
+  const ibodp::UniqueFd direct(
+      open(self.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC));
+  if (direct.get() < 0) {
     ibodp::ThrowErrno(
-        "open(" + self + ", O_DIRECT) of the file zone's file " + "in " + dir_,
+        "open(" + self + ", O_DIRECT) of the file zone's file in " + dir_,
         errno);
   }
   const ibodp::Mapping disk = ibodp::Mapping::Anonymous(bytes);
   size_t done = 0;
   while (done < bytes) {
-    const ssize_t n = pread(direct, disk.data() + done, bytes - done,
+    const ssize_t n = pread(direct.get(), disk.data() + done, bytes - done,
                             static_cast<off_t>(done));
     if (n <= 0) {
-      const int err = n < 0 ? errno : EIO;
-      close(direct);
-      ibodp::ThrowErrno("O_DIRECT read of the file zone's file", err);
+      ibodp::ThrowErrno("O_DIRECT read of the file zone's file",
+                        n < 0 ? errno : EIO);
     }
     done += static_cast<size_t>(n);
   }
-  close(direct);
   std::vector<std::string> out;
   for (size_t p = 0; p < layout_.file_pages; ++p) {
     const size_t slot = layout_.write_pages + p;

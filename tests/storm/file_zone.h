@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "ibodp/unique_fd.h"
 #include "shared.h"
 
 namespace storm {
@@ -27,7 +28,6 @@ class FileZone {
   FileZone(const std::string& dir, const Layout& layout);
   FileZone(const FileZone&) = delete;
   FileZone& operator=(const FileZone&) = delete;
-  ~FileZone();
 
   // After the storm, with the workers stopped: writes the zone back
   // (msync), reads the file from the disk (O_DIRECT, past the page cache)
@@ -38,7 +38,7 @@ class FileZone {
  private:
   Layout layout_;
   std::string dir_;
-  int fd_ = -1;
+  ibodp::UniqueFd fd_;
 };
 
 // msync(MS_SYNC) of the layout's file zone: the storm's writeback event.
