@@ -6,6 +6,7 @@ vanilla kernel's reproducer results."""
 
 import tempfile
 import unittest
+from unittest import mock
 from pathlib import Path
 
 from odplab import accel, kernel, known, vm
@@ -81,6 +82,13 @@ class Reproducers(unittest.TestCase):
                  (PROJECT_ROOT / "base-patches").glob("0*.patch")}
         for test, fix in known.REPRODUCERS.items():
             self.assertIn(fix[:4], names, test)
+
+    def test_the_guest_runs_leave_out_only_the_unfixed_bugs(self):
+        with mock.patch.dict(known.KNOWN_UNFIXED, {"A.b": "x", "C.d": "y"},
+                             clear=True):
+            self.assertEqual(known.guest_filter(), "-A.b:C.d")
+        with mock.patch.dict(known.KNOWN_UNFIXED, {}, clear=True):
+            self.assertEqual(known.guest_filter(), "*")
 
 
 if __name__ == "__main__":

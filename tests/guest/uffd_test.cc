@@ -1,25 +1,31 @@
 // Copyright 2026 The ibodp Authors
 // SPDX-License-Identifier: Apache-2.0
 //
-// A device write into an ODP MR page that userfaultfd has write-protected,
-// with no thread serving the userfaultfd (issue (c) of "Memory that
-// moves"). A CPU write there would wait for the handler; the device's
-// fault runs in the driver's worker, on behalf of a remote peer, and must
-// not wait for a user-space handler that may never come (or may be this
-// very process, blocked tearing the QP down). It must complete with a
-// remote access error, leave the page alone, and let the process tear
-// down and exit.
+// Device access to an ODP MR page that userfaultfd has write-protected
+// (bug (c) of "Memory that moves").
 //
-// A process can opt out today: a userfaultfd opened with
-// UFFD_USER_MODE_ONLY hands only user-mode faults to its handler and fails
-// every other fault at once, the driver's among them. The second test
-// holds that workaround to the same checks, on every kernel.
+// A device write there, with no thread serving the userfaultfd, faults in
+// the driver's worker, a kernel thread that no signal reaches. It must not
+// wait for a user-space handler that may never come (or may be this very
+// process, blocked tearing the QP down): it must complete with a remote
+// access error, leave the page alone, and let the process tear down and
+// exit. On vanilla the worker sleeps in handle_userfault() until the
+// protection is lifted; base-patches 0007 and 0008 make it fail.
 //
-// The scenario runs in a child process so that a kernel that wedges the
-// QP cannot wedge the test: the child lifts the write protection once the
-// write completes, or from a watchdog thread after kWatchdog, which wakes
-// any fault that waits for it; the parent gives the child kChildDeadline
-// in all.
+// A process can also opt out: a userfaultfd opened with UFFD_USER_MODE_ONLY
+// hands only user-mode faults to its handler and fails every other fault
+// at once, the driver's among them. The second test holds that to the
+// same checks, on every kernel.
+//
+// A fault that the process takes itself, a synchronous prefetch, can be
+// ended by a signal: it must still wait for the handler and succeed once
+// the handler lifts the protection (the third test).
+//
+// The device-write scenario runs in a child process so that a kernel that
+// wedges the QP cannot wedge the test: the child lifts the write
+// protection once the write completes, or from a watchdog thread after
+// kWatchdog, which wakes any fault that waits for it; the parent gives the
+// child kChildDeadline in all.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/userfaultfd.h>
@@ -37,6 +43,7 @@
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +54,7 @@
 #include "ibodp/loopback.h"
 #include "ibodp/mapping.h"
 #include "ibodp/pattern.h"
+#include "ibodp/prefetch.h"
 #include "ibodp/verbs.h"
 #include "ibodp/work.h"
 #include "odp_fixture.h"
@@ -127,6 +135,19 @@ class Userfaultfd {
     if (ioctl(fd_, UFFDIO_WRITEPROTECT, &wp) != 0) {
       ThrowErrno("UFFDIO_WRITEPROTECT", errno);
     }
+  }
+
+  // The next message, or nullopt if none comes within `timeout`.
+  std::optional<uffd_msg> Read(std::chrono::milliseconds timeout) const {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
+      return std::nullopt;
+    }
+    uffd_msg msg{};
+    if (read(fd_, &msg, sizeof(msg)) != static_cast<ssize_t>(sizeof(msg))) {
+      return std::nullopt;
+    }
+    return msg;
   }
 
  private:
@@ -267,6 +288,117 @@ TEST(Uffd, DeviceWriteToAWriteProtectedPageIsARemoteAccessError) {
 // userfaultfd that serves only those fails it without waiting.
 TEST(Uffd, UserModeOnlyUffdMakesADeviceWriteARemoteAccessError) {
   ExpectRemoteAccessError(UffdMode::kUserModeOnly);
+}
+
+// A handler thread for the prefetch test: it serves write-protect faults
+// on [addr, addr + len) by lifting the protection, and counts them, until
+// Stop() or until kWatchdog has passed; then it lifts the protection
+// anyway, so that no fault waits past it.
+class WriteProtectHandler {
+ public:
+  WriteProtectHandler(const Userfaultfd& uffd, void* addr, size_t len)
+      : uffd_(uffd), addr_(addr), len_(len), thread_([this] { Serve(); }) {}
+  WriteProtectHandler(const WriteProtectHandler&) = delete;
+  WriteProtectHandler& operator=(const WriteProtectHandler&) = delete;
+  ~WriteProtectHandler() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+  // Read after Stop().
+  int faults() const { return faults_; }
+  uint64_t first_address() const { return first_address_; }
+  bool timed_out() const { return timed_out_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  void Serve() {
+    const auto until = std::chrono::steady_clock::now() + kWatchdog;
+    try {
+      while (!stop_ && std::chrono::steady_clock::now() < until) {
+        const std::optional<uffd_msg> msg =
+            uffd_.Read(std::chrono::milliseconds(20));
+        if (!msg) {
+          continue;
+        }
+        if (msg->event == UFFD_EVENT_PAGEFAULT &&
+            (msg->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP) != 0 &&
+            faults_++ == 0) {
+          first_address_ = msg->arg.pagefault.address;
+        }
+        uffd_.WriteProtect(addr_, len_, false);
+      }
+      if (!stop_) {
+        timed_out_ = true;
+        uffd_.WriteProtect(addr_, len_, false);
+      }
+    } catch (const std::exception& e) {
+      error_ = e.what();
+    }
+  }
+
+  const Userfaultfd& uffd_;
+  void* const addr_;
+  const size_t len_;
+  std::atomic<bool> stop_{false};
+  int faults_ = 0;
+  uint64_t first_address_ = 0;
+  bool timed_out_ = false;
+  std::string error_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+// The process's own fault, a synchronous prefetch (ibv_advise_mr with
+// IBV_ADVISE_MR_FLAG_FLUSH), is killable: it waits for the handler, which
+// gets exactly one write-protect fault (the first page; lifting the
+// protection of the whole range serves the rest), and then succeeds.
+TEST(Uffd, SynchronousPrefetchWaitsForTheHandler) {
+  std::unique_ptr<Device> dev;
+  std::unique_ptr<Userfaultfd> uffd;
+  try {
+    dev = std::make_unique<Device>(DeviceName());
+    RequireOdp(QueryOdpCaps(*dev), Transport::kRc, IBV_ODP_SUPPORT_WRITE,
+               dev->name());
+    uffd = std::make_unique<Userfaultfd>(UffdMode::kAllFaults);
+  } catch (const Unsupported& e) {
+    GTEST_SKIP() << e.what();
+  }
+  const size_t bytes = kPages * PageSize();
+  ProtectionDomain pd = AllocPd(*dev);
+  Mapping region = Mapping::Anonymous(bytes);
+  MemoryRegion mr = RegisterMr(pd.get(), region.data(), bytes, kFullAccess,
+                               Registration::kOdp);
+  FillPattern(region.bytes(), 1);
+  uffd->RegisterWriteProtect(region.data(), bytes);
+  uffd->WriteProtect(region.data(), bytes, true);
+
+  WriteProtectHandler handler(*uffd, region.data(), bytes);
+  std::string error;
+  try {
+    PrefetchMr(*mr, region.data(), bytes, PrefetchAccess::kWrite,
+               /*wait=*/true);
+  } catch (const Unsupported& e) {
+    handler.Stop();
+    GTEST_SKIP() << e.what();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  handler.Stop();
+  ASSERT_EQ(handler.error(), "") << "the handler thread failed";
+  EXPECT_FALSE(handler.timed_out())
+      << "the prefetch still waited after " << kWatchdog.count()
+      << " s, although the handler served every fault it got";
+  EXPECT_EQ(error, "")
+      << "the prefetch failed instead of waiting for the handler";
+  EXPECT_EQ(handler.faults(), 1)
+      << "write-protect faults that reached the handler";
+  EXPECT_EQ(handler.first_address(), reinterpret_cast<uint64_t>(region.data()))
+      << "the address of the first write-protect fault";
+  EXPECT_EQ(FirstMismatch(region.bytes(), 1), std::nullopt)
+      << "a prefetch changed the bytes";
 }
 
 }  // namespace

@@ -33,15 +33,18 @@ def test_fails_without_its_fix(odplab, test):
         f"base-patches/{known.REPRODUCERS[test]} fixes")
 
 
-@pytest.mark.parametrize("test", list(known.KNOWN_UNFIXED))
-def test_unfixed_bug_still_fails(odplab, test):
-    got = verdict(odplab, test)
-    odplab.notes.append(f"known unfixed upstream bug "
-                        f"{known.KNOWN_UNFIXED[test]}: {test} is left out "
-                        "of the guest tests")
-    assert got == "FAILED", (
-        f"{got} on vanilla: if the bug is fixed, move the test to "
-        "REPRODUCERS (lab/odplab/known.py) with the patch that fixes it")
+# Defined only while there is an unfixed bug: an empty parameter set
+# would be a skip that nobody asked for.
+if known.KNOWN_UNFIXED:
+    @pytest.mark.parametrize("test", list(known.KNOWN_UNFIXED))
+    def test_unfixed_bug_still_fails(odplab, test):
+        got = verdict(odplab, test)
+        odplab.notes.append(f"known unfixed upstream bug "
+                            f"{known.KNOWN_UNFIXED[test]}: {test} is left "
+                            "out of the guest tests")
+        assert got == "FAILED", (
+            f"{got} on vanilla: if the bug is fixed, move the test to "
+            "REPRODUCERS (lab/odplab/known.py) with the patch that fixes it")
 
 
 def test_no_splat(odplab):
