@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 
-from . import accel, compare, deps, kernel, runcmd, source, testcmd, vm
+from . import (accel, compare, deps, kernel, runcmd, series, source, testcmd,
+               vm)
 from .common import LabError, cache_dir, info, step
 
 
@@ -33,6 +34,17 @@ def cmd_kernel_build(args):
         k = kernel.ensure_kernel(src, v, args.flavour, jobs=args.jobs,
                                  force=args.force)
         info(f"{v}: {k.bzimage} ({k.manifest['kernelrelease']})")
+    return 0
+
+
+def cmd_series_check(args):
+    src = _source(args)
+    todo = kernel.variant_patches(args.variant)
+    results = series.check(src, args.variant, jobs=args.jobs)
+    text = series.report(results, len(todo))
+    if not results[-1].ok:
+        raise LabError(text, exit_code=1)
+    step(text)
     return 0
 
 
@@ -154,6 +166,19 @@ def parser():
     b.add_argument("--force", action="store_true",
                    help="rebuild even if cached")
     b.set_defaults(func=cmd_kernel_build)
+
+    sc = sub.add_parser("series", help="patch series checks").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    c = sc.add_parser("check", help="build every prefix of a variant's "
+                      "series; name the first patch that does not build or "
+                      "adds a compiler warning (W=1) in a file it touches")
+    c.add_argument("--variant", default="patched",
+                   choices=[v for v in kernel.VARIANTS if v != "vanilla"],
+                   help="whose series: pristine (base-patches/), patched "
+                   "(base-patches/ + the proposal; default) or planted")
+    c.add_argument("--jobs", type=int, default=None,
+                   help="make -j (default: CPUs + 1)")
+    c.set_defaults(func=cmd_series_check)
 
     v = sub.add_parser("vm", help="run commands in a guest").add_subparsers(
         dest="vcmd", required=True, metavar="ACTION")

@@ -114,7 +114,7 @@ def _cached(directory):
     return Kernel(directory, manifest)
 
 
-def _worktree(source, variant, flavour):
+def worktree(source, variant, flavour):
     wt = cache_dir() / "work" / source.slug / f"{variant}-{flavour}"
     if not (wt / ".git").exists():
         wt.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,7 @@ def _worktree(source, variant, flavour):
     return wt
 
 
-def _reset(wt):
+def reset(wt):
     subprocess.run(["git", "-C", str(wt), "am", "--abort"],
                    capture_output=True, check=False)
     run(["git", "-C", wt, "checkout", "-q", "-f", "--detach",
@@ -162,7 +162,7 @@ class _Heartbeat:
             info(f"building, {time.monotonic() - self._t0:.0f}s: {last}")
 
 
-def _make(wt, env, log_path, jobs, localversion):
+def make_bzimage(wt, env, log_path, jobs, localversion):
     cmd = ["make", f"-j{jobs}", "CC=ccache gcc", "HOSTCC=ccache gcc",
            f"LOCALVERSION={localversion}", "bzImage"]
     with open(log_path, "a", encoding="utf-8") as log, _Heartbeat(log_path):
@@ -183,6 +183,29 @@ def _make(wt, env, log_path, jobs, localversion):
     release = run(["make", "-s", f"LOCALVERSION={localversion}",
                    "kernelrelease"], cwd=wt, env=env).stdout.strip()
     return release
+
+
+def make_w1(wt, env, log_path, jobs, objects, localversion):
+    """Rebuilds `objects` (paths of .o files) at W=1 and returns make's
+    output, which is also appended to the log. The objects are removed
+    first so that make compiles them again; ccache keys on the flags, so
+    the W=1 compile is cached apart from the normal one."""
+    for o in objects:
+        (Path(wt) / o).unlink(missing_ok=True)
+    # The bzImage build's LOCALVERSION, or make regenerates the release
+    # string, and the next build recompiles what includes it.
+    cmd = ["make", f"-j{jobs}", "CC=ccache gcc", "HOSTCC=ccache gcc", "W=1",
+           f"LOCALVERSION={localversion}", *objects]
+    proc = subprocess.run(cmd, cwd=wt, env=env, capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, check=False)
+    out = proc.stdout + proc.stderr
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write("$ " + " ".join(cmd) + "\n" + out)
+    if proc.returncode != 0:
+        raise LabError(f"make W=1 of {' '.join(objects)} failed (exit "
+                       f"{proc.returncode}); last lines of {log_path}:\n"
+                       + tail_file(log_path, 25))
+    return out
 
 
 def ensure_kernel(source, variant, flavour="default", jobs=None,
@@ -224,14 +247,14 @@ def _build(source, variant, flavour, jobs, what):
     step(f"building the {variant} kernel ({flavour}), key {key[:12]}: "
          f"{source.description}, {len(patch_list)} patches")
     require_free_space(cache_dir(), 3 << 30, "a kernel build")
-    wt = _worktree(source, variant, flavour)
+    wt = worktree(source, variant, flavour)
     logs = cache_dir() / "logs"
     logs.mkdir(exist_ok=True)
     log_path = logs / f"build-{variant}-{flavour}-{key[:12]}.log"
     log_path.write_text(f"odplab kernel build {variant} {flavour} key {key}\n")
     info(f"build log: {log_path}")
     t0 = time.monotonic()
-    _reset(wt)
+    reset(wt)
     if patch_list:
         step(f"applying {len(patch_list)} patches")
         patches.apply_series(wt, patch_list, source.description)
@@ -242,7 +265,7 @@ def _build(source, variant, flavour, jobs, what):
     step(f"compiling with make -j{jobs or (os.cpu_count() or 1) + 1} "
          "(about 11 minutes the first time on 2 cores; ccache makes "
          "rebuilds quick)")
-    release = _make(wt, env, log_path, jobs or (os.cpu_count() or 1) + 1,
+    release = make_bzimage(wt, env, log_path, jobs or (os.cpu_count() or 1) + 1,
                     f"-ibodp-{key[:8]}")
     seconds = time.monotonic() - t0
     _store(directory, wt, log_path, {

@@ -3,7 +3,7 @@
 """The invalidation storm at CI length on each compared kernel, from its
 JSON summary."""
 
-from .. import guestjob, storm
+from .. import storm
 from ..common import info
 
 
