@@ -58,6 +58,23 @@ ibodp::UniqueFd OpenBackingFile(uint64_t size) {
   return fd;
 }
 
+// The file's page cache may hold PMD-sized folios (ext4 has large folios),
+// which the kernel then maps with one PMD. The msync event's rewrite of a
+// clean PMD mapping splits it (a CLEAR of the whole 2 MiB, which drops
+// every page) before writeback write-protects the pages, so the event
+// would no longer be the write-protect-only one it states. Base pages
+// only: MADV_NOHUGEPAGE makes do_set_pmd() refuse the PMD. A kernel
+// without THP has no PMD mappings of files, and refuses the advice.
+void MapWithBasePagesOnly(const ibodp::Mapping& m) {
+  if (madvise(m.data(), m.size(), MADV_NOHUGEPAGE) != 0) {
+    const int err = errno;
+    if (err != EINVAL) {
+      ibodp::ThrowErrno("madvise(MADV_NOHUGEPAGE) of the msync file mapping",
+                        err);
+    }
+  }
+}
+
 }  // namespace
 
 Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
@@ -90,6 +107,7 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
     remote_fd_ = OpenBackingFile(scenario.mr_size);
     remote_ = ibodp::Mapping(nullptr, scenario.mr_size, PROT_READ | PROT_WRITE,
                              MAP_SHARED, remote_fd_.get(), 0);
+    MapWithBasePagesOnly(remote_);
   } else if (event->NeedsHugePages()) {
     remote_ = ibodp::Mapping::AnonymousHuge(scenario.mr_size);
   } else {
