@@ -55,6 +55,7 @@
 #include "ibodp/mapping.h"
 #include "ibodp/pattern.h"
 #include "ibodp/prefetch.h"
+#include "ibodp/unique_fd.h"
 #include "ibodp/verbs.h"
 #include "ibodp/work.h"
 #include "odp_fixture.h"
@@ -91,8 +92,8 @@ class Userfaultfd {
     const int flags =
         O_CLOEXEC | O_NONBLOCK |
         (mode == UffdMode::kUserModeOnly ? UFFD_USER_MODE_ONLY : 0);
-    fd_ = static_cast<int>(syscall(SYS_userfaultfd, flags));
-    if (fd_ < 0) {
+    fd_ = UniqueFd(static_cast<int>(syscall(SYS_userfaultfd, flags)));
+    if (fd_.get() < 0) {
       if (errno == ENOSYS || errno == EPERM) {
         throw Unsupported(ErrnoMessage(
             "userfaultfd (needs CONFIG_USERFAULTFD and root)", errno));
@@ -106,7 +107,7 @@ class Userfaultfd {
     uffdio_api api{};
     api.api = UFFD_API;
     api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
-    if (ioctl(fd_, UFFDIO_API, &api) != 0) {
+    if (ioctl(fd_.get(), UFFDIO_API, &api) != 0) {
       throw Unsupported(
           ErrnoMessage("UFFDIO_API with UFFD_FEATURE_PAGEFAULT_FLAG_WP (needs "
                        "CONFIG_HAVE_ARCH_USERFAULTFD_WP)",
@@ -115,13 +116,12 @@ class Userfaultfd {
   }
   Userfaultfd(const Userfaultfd&) = delete;
   Userfaultfd& operator=(const Userfaultfd&) = delete;
-  ~Userfaultfd() { close(fd_); }
 
   void RegisterWriteProtect(void* addr, size_t len) const {
     uffdio_register reg{};
     reg.range = {reinterpret_cast<uint64_t>(addr), len};
     reg.mode = UFFDIO_REGISTER_MODE_WP;
-    if (ioctl(fd_, UFFDIO_REGISTER, &reg) != 0) {
+    if (ioctl(fd_.get(), UFFDIO_REGISTER, &reg) != 0) {
       ThrowErrno("UFFDIO_REGISTER (MODE_WP)", errno);
     }
   }
@@ -132,26 +132,27 @@ class Userfaultfd {
     uffdio_writeprotect wp{};
     wp.range = {reinterpret_cast<uint64_t>(addr), len};
     wp.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
-    if (ioctl(fd_, UFFDIO_WRITEPROTECT, &wp) != 0) {
+    if (ioctl(fd_.get(), UFFDIO_WRITEPROTECT, &wp) != 0) {
       ThrowErrno("UFFDIO_WRITEPROTECT", errno);
     }
   }
 
   // The next message, or nullopt if none comes within `timeout`.
   std::optional<uffd_msg> Read(std::chrono::milliseconds timeout) const {
-    pollfd p{fd_, POLLIN, 0};
+    pollfd p{fd_.get(), POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
       return std::nullopt;
     }
     uffd_msg msg{};
-    if (read(fd_, &msg, sizeof(msg)) != static_cast<ssize_t>(sizeof(msg))) {
+    if (read(fd_.get(), &msg, sizeof(msg)) !=
+        static_cast<ssize_t>(sizeof(msg))) {
       return std::nullopt;
     }
     return msg;
   }
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 // The child's whole scenario; returns what it saw.
