@@ -186,10 +186,10 @@ def make_bzimage(wt, env, log_path, jobs, localversion):
 
 
 def make_w1(wt, env, log_path, jobs, objects, localversion):
-    """Rebuilds `objects` (paths of .o files) at W=1 and returns make's
-    output, which is also appended to the log. The objects are removed
-    first so that make compiles them again; ccache keys on the flags, so
-    the W=1 compile is cached apart from the normal one."""
+    """Rebuilds `objects` (paths of .o files) at W=1, appending make's
+    output to the log. The objects are removed first so that make
+    compiles them again; ccache keys on the flags, so the W=1 compile is
+    cached apart from the normal one."""
     for o in objects:
         (Path(wt) / o).unlink(missing_ok=True)
     # The bzImage build's LOCALVERSION, or make regenerates the release
@@ -198,14 +198,12 @@ def make_w1(wt, env, log_path, jobs, objects, localversion):
            f"LOCALVERSION={localversion}", *objects]
     proc = subprocess.run(cmd, cwd=wt, env=env, capture_output=True,
                           text=True, stdin=subprocess.DEVNULL, check=False)
-    out = proc.stdout + proc.stderr
     with open(log_path, "a", encoding="utf-8") as log:
-        log.write("$ " + " ".join(cmd) + "\n" + out)
+        log.write("$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise LabError(f"make W=1 of {' '.join(objects)} failed (exit "
                        f"{proc.returncode}); last lines of {log_path}:\n"
                        + tail_file(log_path, 25))
-    return out
 
 
 def ensure_kernel(source, variant, flavour="default", jobs=None,
@@ -265,8 +263,9 @@ def _build(source, variant, flavour, jobs, what):
     step(f"compiling with make -j{jobs or (os.cpu_count() or 1) + 1} "
          "(about 11 minutes the first time on 2 cores; ccache makes "
          "rebuilds quick)")
-    release = make_bzimage(wt, env, log_path, jobs or (os.cpu_count() or 1) + 1,
-                    f"-ibodp-{key[:8]}")
+    release = make_bzimage(wt, env, log_path,
+                           jobs or (os.cpu_count() or 1) + 1,
+                           f"-ibodp-{key[:8]}")
     seconds = time.monotonic() - t0
     _store(directory, wt, log_path, {
         "key": key,
