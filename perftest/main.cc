@@ -48,7 +48,8 @@ DEFINE_uint64(warmup, 0,
               "warm-up ops at least (0: preset); warm-up also "
               "covers every page of the MR");
 DEFINE_uint64(repetitions, 0, "repetitions per scenario (0: preset)");
-DEFINE_string(counters, "auto", "fault counters: auto, hw, profiler, none");
+DEFINE_string(counters, "auto",
+              "fault counters: auto, hw, trace, profiler, none");
 DEFINE_uint64(timeout_ms, 10000, "completion timeout per op");
 DEFINE_string(output, "",
               "JSON report path (default: perftest.json in $IBODP_OUT, the "

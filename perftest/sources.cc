@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sources.h"
 
+#include <algorithm>
+
 #include "ibodp/error.h"
 
 namespace perftest {
@@ -9,6 +11,29 @@ namespace {
 
 constexpr const char* kHwSource = "hw_counters";
 constexpr const char* kProfilerSource = "function-profiler";
+constexpr const char* kTraceSource = "tracepoints";
+
+// The trace's totals under hw_counters' names where they mean the same,
+// and per mmu notifier event: "soft_dirty:calls", ":wrprotect_calls",
+// ":kept", ":dropped".
+ibodp::CounterValues TraceValues(const ibodp::OdpTraceTotals& t) {
+  ibodp::CounterValues v = {
+      {ibodp::kCntPageFaults, t.fault_pages},
+      {ibodp::kCntPageFaultsHandled, t.fault_calls},
+      {"fault_errors", t.fault_errors},
+      {"snapshots", t.snapshot_calls},
+      {ibodp::kCntPageInvalidations, t.invalidations.dropped},
+      {ibodp::kCntPageInvalidationsHandled, t.invalidations.calls},
+      {ibodp::kCntPageWriteProtections, t.invalidations.kept},
+  };
+  for (const auto& [event, e] : t.by_event) {
+    v[event + ":calls"] = e.calls;
+    v[event + ":wrprotect_calls"] = e.write_protect_calls;
+    v[event + ":kept"] = e.kept;
+    v[event + ":dropped"] = e.dropped;
+  }
+  return v;
+}
 
 }  // namespace
 
@@ -22,15 +47,18 @@ CounterMode CounterModeFromName(const std::string& name) {
   if (name == "profiler") {
     return CounterMode::kProfiler;
   }
+  if (name == "trace") {
+    return CounterMode::kTrace;
+  }
   if (name == "none") {
     return CounterMode::kNone;
   }
   throw ibodp::Error("--counters: unknown source '" + name +
-                     "'; use auto, hw, profiler or none");
+                     "'; use auto, hw, trace, profiler or none");
 }
 
 CounterSources::CounterSources(const std::string& device, CounterMode mode) {
-  hw_reason_ = profiler_reason_ = "not asked for (--counters)";
+  hw_reason_ = trace_reason_ = profiler_reason_ = "not asked for (--counters)";
   if (mode == CounterMode::kAuto || mode == CounterMode::kHw) {
     try {
       hw_ = std::make_unique<ibodp::HwCounters>(device, 1);
@@ -41,6 +69,16 @@ CounterSources::CounterSources(const std::string& device, CounterMode mode) {
       hw_.reset();
       hw_reason_ = e.what();
       if (mode == CounterMode::kHw) {
+        throw;
+      }
+    }
+  }
+  if (mode == CounterMode::kAuto || mode == CounterMode::kTrace) {
+    try {
+      trace_ = std::make_unique<ibodp::OdpTrace>();
+    } catch (const ibodp::Unsupported& e) {
+      trace_reason_ = e.what();
+      if (mode == CounterMode::kTrace) {
         throw;
       }
     }
@@ -62,6 +100,9 @@ CounterSources::CounterSources(const std::string& device, CounterMode mode) {
 void CounterSources::Begin() {
   if (hw_) {
     hw_before_ = hw_->Read();
+  }
+  if (trace_) {
+    trace_->Clear();
   }
   if (profiler_) {
     profiler_->Reset();
@@ -87,10 +128,20 @@ std::vector<Counters> CounterSources::End() {
   } else {
     prof.unavailable_reason = profiler_reason_;
   }
-  if (!hw.available && prof.available) {
-    return {prof, hw};
+  Counters trace;
+  trace.source = kTraceSource;
+  if (trace_) {
+    trace.values = TraceValues(ibodp::Summarize(trace_->Read()));
+    trace.available = true;
+  } else {
+    trace.unavailable_reason = trace_reason_;
   }
-  return {hw, prof};
+  // The primary source first: the device's own counters, then the
+  // tracepoints, then the profiler; unavailable ones last.
+  std::vector<Counters> all = {hw, trace, prof};
+  std::stable_partition(all.begin(), all.end(),
+                        [](const Counters& c) { return c.available; });
+  return all;
 }
 
 std::optional<uint64_t> CounterSources::Faults(
@@ -99,8 +150,8 @@ std::optional<uint64_t> CounterSources::Faults(
     return std::nullopt;
   }
   const Counters& primary = counters[0];
-  const char* key = primary.source == kHwSource ? ibodp::kCntPageFaults
-                                                : ibodp::kOdpFaultFunction;
+  const char* key = primary.source == kProfilerSource ? ibodp::kOdpFaultFunction
+                                                      : ibodp::kCntPageFaults;
   const auto it = primary.values.find(key);
   if (it == primary.values.end()) {
     return std::nullopt;

@@ -2,10 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The fault and invalidation counters perftest reads around each measured
-// repetition: the device's ODP hw_counters (rxe with the ibodp patches) and
-// the ftrace function profiler over the ODP fault and invalidation
-// functions (any kernel, needs root). A source that cannot be read is
-// reported with its reason, never as zeros.
+// repetition: the device's ODP hw_counters (rxe with the ibodp patches),
+// the ib_umem_odp tracepoints (kernel-patches/, any ODP driver, needs
+// root; per mmu notifier event) and the ftrace function profiler over the
+// ODP fault and invalidation functions (any kernel, needs root). A source that
+// cannot be read is reported with its reason, never as zeros.
 #ifndef PERFTEST_SOURCES_H_
 #define PERFTEST_SOURCES_H_
 
@@ -15,24 +16,28 @@
 #include <vector>
 
 #include "ibodp/hwcounters.h"
+#include "ibodp/odptrace.h"
 #include "ibodp/profiler.h"
 #include "report.h"
 
 namespace perftest {
 
-enum class CounterMode { kAuto, kHw, kProfiler, kNone };
+enum class CounterMode { kAuto, kHw, kTrace, kProfiler, kNone };
 
-// "auto", "hw", "profiler", "none"; throws ibodp::Error for other names.
+// "auto", "hw", "trace", "profiler", "none"; throws ibodp::Error for other
+// names.
 CounterMode CounterModeFromName(const std::string& name);
 
 class CounterSources {
  public:
   // kAuto opens what it can and records why the others are unavailable;
-  // kHw and kProfiler throw ibodp::Unsupported when theirs cannot be read.
+  // kHw, kTrace and kProfiler throw ibodp::Unsupported when theirs cannot
+  // be read.
   CounterSources(const std::string& device, CounterMode mode);
 
-  // Starts counting; End() returns the deltas since, the primary source
-  // (hw_counters before the profiler) first.
+  // Starts counting; End() returns the deltas since, every source, the
+  // available ones first in the order hw_counters, tracepoints, profiler:
+  // the first is the primary.
   void Begin();
   std::vector<Counters> End();
 
@@ -42,8 +47,10 @@ class CounterSources {
 
  private:
   std::unique_ptr<ibodp::HwCounters> hw_;
+  std::unique_ptr<ibodp::OdpTrace> trace_;
   std::unique_ptr<ibodp::FunctionProfiler> profiler_;
   std::string hw_reason_;
+  std::string trace_reason_;
   std::string profiler_reason_;
   ibodp::CounterValues hw_before_;
 };

@@ -26,6 +26,8 @@
 #include "ibodp/mapping.h"
 #include "ibodp/movers.h"
 #include "ibodp/softdirty.h"
+#include "ibodp/unique_fd.h"
+#include "uapi/pagemap_scan.h"
 
 namespace ibodp {
 namespace {
@@ -243,6 +245,77 @@ class UffdWp : public MemoryEvent {
   uint8_t* registered_addr_ = nullptr;
 };
 
+// CRIU's and Wine's way of tracking writes since Linux 6.7: the range is
+// registered for asynchronous userfaultfd write protection, one byte of
+// every page is rewritten with its own value, so that every page counts as
+// written, then PAGEMAP_SCAN write-protects the written pages
+// (PM_SCAN_WP_MATCHING), one PROTECTION_VMA invalidation of the range.
+// Without the rewrite, every scan after the first would find no written
+// page, and still invalidate the range.
+class PagemapWp : public MemoryEvent {
+ public:
+  std::string_view Name() const override { return "pagemap-wp"; }
+  std::string_view NotifierEvent() const override {
+    return "MMU_NOTIFY_PROTECTION_VMA";
+  }
+  bool WriteProtectOnly() const override { return true; }
+  std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    Register(t);
+    const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    return Timed([&] {
+      auto* bytes = static_cast<volatile uint8_t*>(t.addr);
+      for (size_t off = 0; off < t.length; off += page) {
+        bytes[off] = bytes[off];
+      }
+      pm_scan_arg arg = {};
+      arg.size = sizeof(arg);
+      arg.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+      arg.start = reinterpret_cast<uintptr_t>(t.addr);
+      arg.end = arg.start + t.length;
+      arg.category_mask = PAGE_IS_WRITTEN;
+      arg.return_mask = PAGE_IS_WRITTEN;
+      Check(ioctl(pagemap_.get(), PAGEMAP_SCAN, &arg),
+            "PAGEMAP_SCAN with PM_SCAN_WP_MATCHING (needs Linux 6.7)");
+    });
+  }
+
+ private:
+  void Register(const EventTarget& t) {
+    if (uffd_.get() >= 0 && registered_addr_ == t.addr) {
+      return;
+    }
+    if (uffd_.get() < 0) {
+      uffd_ = UniqueFd(static_cast<int>(syscall(
+          SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY)));
+      if (uffd_.get() < 0) {
+        ThrowErrno(
+            "userfaultfd (needs CONFIG_USERFAULTFD; vm.unprivileged_"
+            "userfaultfd=1 or root)",
+            errno);
+      }
+      uffdio_api api = {};
+      api.api = UFFD_API;
+      api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC;
+      Check(ioctl(uffd_.get(), UFFDIO_API, &api),
+            "UFFDIO_API with UFFD_FEATURE_WP_ASYNC (needs Linux 6.7)");
+      pagemap_ = UniqueFd(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+      if (pagemap_.get() < 0) {
+        ThrowErrno("opening /proc/self/pagemap", errno);
+      }
+    }
+    uffdio_register reg = {};
+    reg.range.start = reinterpret_cast<uintptr_t>(t.addr);
+    reg.range.len = t.length;
+    reg.mode = UFFDIO_REGISTER_MODE_WP;
+    Check(ioctl(uffd_.get(), UFFDIO_REGISTER, &reg),
+          "UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP");
+    registered_addr_ = t.addr;
+  }
+  UniqueFd uffd_;
+  UniqueFd pagemap_;
+  void* registered_addr_ = nullptr;
+};
+
 // An application that writes its file mapping and syncs it: one byte of
 // every page is rewritten with its own value, so every page is dirty, then
 // msync(MS_SYNC) writes them back, and writeback write-protects each page
@@ -428,21 +501,10 @@ class KsmEvent : public MemoryEvent {
 }  // namespace
 
 std::vector<std::string> EventNames() {
-  return {"none",
-          "soft-dirty",
-          "mprotect-ro",
-          "mprotect-none",
-          "fork",
-          "fork-alive",
-          "madvise-dontneed",
-          "munmap-remap",
-          "mremap",
-          "uffd-wp",
-          "msync",
-          "pageout",
-          "migrate",
-          "thp-collapse",
-          "thp-split",
+  return {"none",    "soft-dirty", "mprotect-ro",      "mprotect-none",
+          "fork",    "fork-alive", "madvise-dontneed", "munmap-remap",
+          "mremap",  "uffd-wp",    "pagemap-wp",       "msync",
+          "pageout", "migrate",    "thp-collapse",     "thp-split",
           "ksm"};
 }
 
@@ -490,6 +552,9 @@ std::unique_ptr<MemoryEvent> MakeEvent(std::string_view name) {
   }
   if (name == "uffd-wp") {
     return std::make_unique<UffdWp>();
+  }
+  if (name == "pagemap-wp") {
+    return std::make_unique<PagemapWp>();
   }
   if (name == "msync") {
     return std::make_unique<FileEvent>("msync", "MMU_NOTIFY_PROTECTION_PAGE",

@@ -24,14 +24,6 @@ uint64_t ReadNumber(const std::filesystem::path& file) {
 
 }  // namespace
 
-std::string DroppedCounter(const std::string& event) {
-  return std::string(kCntPageInvalidations) + "_" + event;
-}
-
-std::string WriteProtectedCounter(const std::string& event) {
-  return std::string(kCntPageWriteProtections) + "_" + event;
-}
-
 HwCounters::HwCounters(const std::string& device, uint8_t port,
                        const std::filesystem::path& sysfs)
     : device_(device),

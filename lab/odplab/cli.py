@@ -41,7 +41,8 @@ def cmd_series_check(args):
     src = _source(args)
     todo = kernel.variant_patches(args.variant)
     results = series.check(src, args.variant, jobs=args.jobs)
-    text = series.report(results, len(todo))
+    text = series.report(results, len(todo),
+                         kernel.own_patches_start(args.variant))
     if not results[-1].ok:
         raise LabError(text, exit_code=1)
     step(text)
@@ -173,9 +174,12 @@ def parser():
                       "series; name the first patch that does not build or "
                       "adds a compiler warning (W=1) in a file it touches")
     c.add_argument("--variant", default="patched",
-                   choices=[v for v in kernel.VARIANTS if v != "vanilla"],
+                   choices=[*(v for v in kernel.VARIANTS if v != "vanilla"),
+                            *kernel.BUILD_ONLY],
                    help="whose series: pristine (base-patches/), patched "
-                   "(base-patches/ + the proposal; default) or planted")
+                   "(base-patches/ + the proposal; default), planted, or "
+                   "mlx5 (the patched kernel series + mlx5-patches/, built "
+                   "with the ConnectX driver, compile-tested only)")
     c.add_argument("--jobs", type=int, default=None,
                    help="make -j (default: CPUs + 1)")
     c.set_defaults(func=cmd_series_check)

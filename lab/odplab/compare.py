@@ -539,7 +539,9 @@ def to_markdown(comp, reference=None, checks=None):
     if checks:
         lines += ["", "## Checks", ""] + _check_lines(checks)
     lines += ["", "## Every scenario", "",
-              "Means over repetitions. invalidations: per repetition; "
+              "Means over repetitions. invalidations: valid pages "
+              "dropped per repetition, from the report's primary counter "
+              "source (none from the function profiler); "
               "event: per memory event. "
               f"Verdict: U test over the repetitions' p50, 'unreliable' "
               f"below {comp.min_reps} repetitions.", ""]

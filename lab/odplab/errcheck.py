@@ -50,6 +50,10 @@ def cases(perftest, out_dir):
         Case("hw counters on a kernel without rxe ODP counters",
              base + ["--counters=hw"], 2,
              ("no page_faults", "counter patch"), variants=("pristine",)),
+        Case("tracepoints on a kernel without them",
+             base + ["--counters=trace"], 2,
+             ("no ib_umem_odp tracepoints", "kernel-patches/"),
+             variants=("pristine",)),
     ]
 
 

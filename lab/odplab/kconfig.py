@@ -10,11 +10,14 @@ from .common import PROJECT_ROOT, LabError, run
 CONFIG_DIR = PROJECT_ROOT / "lab" / "config"
 BASE_FRAGMENT = CONFIG_DIR / "ibodp.config"
 # Extra fragments per flavour: "debug" adds lockdep and DEBUG_VM for tests,
-# "kasan" adds generic KASAN on top of "debug".
+# "kasan" adds generic KASAN on top of "debug", "mlx5" the ConnectX driver
+# (built, never booted).
 FLAVOURS = {
     "default": [],
     "debug": [CONFIG_DIR / "debug.config"],
     "kasan": [CONFIG_DIR / "debug.config", CONFIG_DIR / "kasan.config"],
+    # Build-only: the ConnectX driver, for mlx5-patches/.
+    "mlx5": [CONFIG_DIR / "mlx5.config"],
 }
 
 

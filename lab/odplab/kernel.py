@@ -31,6 +31,13 @@ VARIANT_DIRS = {
     "planted": patches.BASE_DIRS + patches.PROPOSAL_DIRS
     + patches.PLANTED_DIRS,
 }
+# Variants that are compiled, never booted, with the config flavour each
+# needs: mlx5 is base-patches/ + kernel-patches/ + mlx5-patches/, built
+# with the ConnectX driver (lab/config/mlx5.config) by
+# `odplab series check --variant mlx5`.
+BUILD_ONLY = {"mlx5": "mlx5"}
+VARIANT_DIRS["mlx5"] = (patches.BASE_DIRS + ["kernel-patches"]
+                        + patches.MLX5_DIRS)
 # The two kernels every comparison and `odplab test` use.
 COMPARED = ("pristine", "patched")
 # Bump when the way a kernel is built changes without its inputs changing.
@@ -55,10 +62,21 @@ def compiler_id():
 
 
 def variant_patches(variant):
-    if variant not in VARIANTS:
+    if variant not in VARIANT_DIRS:
         raise LabError(f"unknown variant '{variant}': choose one of "
-                       + ", ".join(VARIANTS))
+                       + ", ".join(VARIANT_DIRS))
     return patches.series_of(VARIANT_DIRS[variant])
+
+
+def own_patches_start(variant):
+    """1-based index of the first patch that only a build-only variant
+    has (the prefixes before it are the patched series', which
+    `series check --variant patched` covers); 1 for the others."""
+    if variant not in BUILD_ONLY:
+        return 1
+    shared = len(patches.series_of(
+        [d for d in VARIANT_DIRS[variant] if d in VARIANT_DIRS["patched"]]))
+    return shared + 1
 
 
 def kernel_key(source, frags, patch_list):

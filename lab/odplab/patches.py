@@ -15,6 +15,8 @@ BASE_DIRS = ["base-patches"]
 PROPOSAL_DIRS = ["kernel-patches", "rxe-patches"]
 # A deliberate bug on top of the proposal, for the storm test's demo.
 PLANTED_DIRS = ["lab/planted"]
+# The mlx5 conversion, on top of kernel-patches/: compile-tested only.
+MLX5_DIRS = ["mlx5-patches"]
 
 
 def series(directory):

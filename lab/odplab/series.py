@@ -104,16 +104,22 @@ def _build_and_scan(wt, env, frags, log_path, jobs, sources):
     return warnings_in(Path(log_path).read_text(errors="replace"), sources)
 
 
-def _baseline(source, wt, env, frags, jobs, sources):
-    """The base tree's warnings in `sources` (cached by content)."""
+def _baseline(source, wt, env, frags, jobs, sources, applied):
+    """The warnings in `sources` of the tree the checked patches start
+    from, the base tree plus `applied` (cached by content). The caller
+    has reset the worktree to the base tree."""
     key = (f"{CHECK_SCHEMA}-base-"
-           + kernel.kernel_key(source, frags, [])[:32] + "-"
+           + kernel.kernel_key(source, frags, applied)[:32] + "-"
            + hashlib.sha256("\n".join(sources).encode()).hexdigest()[:12])
     if _marker(key).exists():
         return json.loads(_marker(key).read_text())["warnings"]
-    step("building the base tree, for the warnings it has already")
+    what = ("the base tree" if not applied else
+            f"the base tree with the {len(applied)} patches before the "
+            "checked ones")
+    step(f"building {what}, for the warnings it has already")
+    patches.apply_series(wt, applied, source.description)
     log_path = cache_dir() / "logs" / f"series-base-{key[2:20]}.log"
-    log_path.write_text("odplab series check: the base tree\n")
+    log_path.write_text(f"odplab series check: {what}\n")
     found = _build_and_scan(wt, env, frags, log_path, jobs, sources)
     _marker(key).parent.mkdir(exist_ok=True)
     _marker(key).write_text(json.dumps({"warnings": found}) + "\n")
@@ -124,8 +130,15 @@ def _baseline(source, wt, env, frags, jobs, sources):
 
 def check(source, variant="patched", jobs=None):
     """Builds every prefix of `variant`'s series in order; stops at the
-    first that fails. Returns the results, the failing one last."""
-    frags = kconfig.fragments("default")
+    first that fails. Returns the results, the failing one last.
+
+    A build-only variant (kernel.BUILD_ONLY) is built in its own config
+    flavour, and only its own prefixes: the ones before are the patched
+    series', which the default config checks; its warnings are compared
+    with those of the tree its own patches start from."""
+    flavour = kernel.BUILD_ONLY.get(variant, "default")
+    frags = kconfig.fragments(flavour)
+    start = kernel.own_patches_start(variant)
     series = kernel.variant_patches(variant)
     if not series:
         raise LabError(f"the {variant} kernel has no patches to check")
@@ -134,9 +147,9 @@ def check(source, variant="patched", jobs=None):
     all_sources = touched_sources(files_of(series))
     results = []
     locks = cache_dir() / "locks"
-    with file_lock(locks / f"worktree-{source.slug}-series-default.lock",
+    with file_lock(locks / f"worktree-{source.slug}-series-{flavour}.lock",
                    "checking a series in the series worktree"):
-        wt = kernel.worktree(source, "series", "default")
+        wt = kernel.worktree(source, "series", flavour)
         env = kernel.make_env(wt)
         (cache_dir() / "logs").mkdir(exist_ok=True)
         kernel.reset(wt)
@@ -145,6 +158,12 @@ def check(source, variant="patched", jobs=None):
             key = f"{CHECK_SCHEMA}-" + kernel.kernel_key(source, frags,
                                                          series[:i])
             rel = patch.relative_to(patch.parents[1])
+            if i < start:
+                patches.apply_series(wt, [patch], source.description)
+                info(f"[{i}/{len(series)}] {rel}: the patched series' "
+                     "(odplab series check --variant patched)")
+                results.append(PrefixResult(i, patch, True, True, 0.0))
+                continue
             if _marker(key).exists():
                 patches.apply_series(wt, [patch], source.description)
                 info(f"[{i}/{len(series)}] {rel}: checked before (cached)")
@@ -154,7 +173,8 @@ def check(source, variant="patched", jobs=None):
                 # Built at the base tree: undo the cached prefixes first.
                 kernel.reset(wt)
                 baseline = _baseline(source, wt, env, frags, jobs,
-                                     all_sources)
+                                     all_sources, series[:start - 1])
+                kernel.reset(wt)
                 patches.apply_series(wt, series[:i - 1], source.description)
             patches.apply_series(wt, [patch], source.description)
             step(f"[{i}/{len(series)}] building with {rel}")
@@ -189,15 +209,21 @@ def check(source, variant="patched", jobs=None):
     return results
 
 
-def report(results, total):
+def report(results, total, start=1):
     """The lines that end a check: which patch broke it, or that all
-    built."""
+    built (from prefix `start` on)."""
     last = results[-1]
     if not last.ok:
         return (f"series check FAILED: patch {last.index} of {total}, "
                 f"{last.patch.name}, does not build cleanly on the ones "
                 f"before it:\n{last.problem}")
     built = sum(1 for r in results if not r.cached)
+    if start > 1:
+        return (f"series check passed: prefixes {start} to {total} build, "
+                f"with no compiler warning (W=1) in the files the series "
+                f"changes that the tree before patch {start} does not have "
+                f"({built} built now, {total - start + 1 - built} cached; "
+                f"1 to {start - 1} are the patched series')")
     return (f"series check passed: all {total} prefixes build, with no "
             f"compiler warning (W=1) in the files they change that the base "
             f"tree does not have ({built} built now, {total - built} "

@@ -32,14 +32,16 @@ EXPECTED = (
                  "thp_*", "split_huge_pages is not writable",
                  "the host may not mount debugfs; the guests do, and "
                  "perftest runs the THP events there"),
-    # The pristine kernel has no rxe counter patch (rxe-patches/ 0001).
+    # The pristine kernel has neither the rxe counters (rxe-patches/ 0002)
+    # nor the ib_umem_odp tracepoints (kernel-patches/ 0008).
     ExpectedSkip(("pristine",), "OdpCounters.*", "has no",
-                 "pristine lacks rxe-patches/ 0001, the ODP counters"),
+                 "pristine lacks rxe-patches/ 0002, the ODP counters"),
     ExpectedSkip(("pristine",), "RdmaStat*", "lacks the ibodp rxe counter",
-                 "pristine lacks rxe-patches/ 0001, the ODP counters"),
+                 "pristine lacks rxe-patches/ 0002, the ODP counters"),
     ExpectedSkip(("pristine",), "All/OdpEventClassification.*", "has no",
-                 "pristine lacks rxe-patches/ 0001, whose counters are the "
-                 "kernel's account of each event"),
+                 "pristine lacks rxe-patches/ 0002 and kernel-patches/ "
+                 "0008, whose counters and tracepoints are the kernel's "
+                 "account of each event"),
     # rdma-core's own ODP tests that need what rxe lacks.
     ExpectedSkip(("pristine", "patched"), "pyverbs *test_odp*", "",
                  "rdma-core's suite skips the ODP tests rxe cannot run "

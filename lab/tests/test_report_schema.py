@@ -85,21 +85,52 @@ class FaultExpectationsFromTheReport(unittest.TestCase):
             data["results"][0], keeps=True))
 
 
-class CountersAgree(unittest.TestCase):
-    def test_pairs_hw_faults_with_profiler_hits(self):
-        rep = {"counters": [
-            {"source": "hw_counters", "available": True,
-             "values": {"page_faults": 16}},
-            {"source": "function-profiler", "available": True,
-             "values": {"ib_umem_odp_map_dma_and_lock": 15}}]}
-        self.assertEqual(expect.counters_agree(rep), (16, 15))
+def _sources(hw=None, trace=None, prof=None):
+    """A repetition's counters: each source given is available."""
+    out = []
+    for name, values in (("hw_counters", hw), ("tracepoints", trace),
+                         ("function-profiler", prof)):
+        out.append({"source": name, "available": values is not None,
+                    "values": values or {}})
+    return {"counters": out}
 
-    def test_no_pair_when_a_source_is_unavailable(self):
-        rep = {"counters": [
-            {"source": "function-profiler", "available": True,
-             "values": {"ib_umem_odp_map_dma_and_lock": 16}},
-            {"source": "hw_counters", "available": False, "values": {}}]}
-        self.assertIsNone(expect.counters_agree(rep))
+
+class CounterDisagreements(unittest.TestCase):
+    HW = {"page_faults": 12, "page_prefetch": 4, "page_invalidations": 16,
+          "page_write_protections": 0, "page_invalidations_handled": 1}
+    TRACE = {"page_faults": 16, "page_faults_handled": 13, "snapshots": 1,
+             "page_invalidations": 16, "page_write_protections": 0,
+             "page_invalidations_handled": 1}
+    PROF = {"ib_umem_odp_map_dma_and_lock": 14,
+            "rxe_ib_invalidate_range": 1}
+
+    def test_sources_that_agree(self):
+        self.assertEqual(expect.counter_disagreements(
+            _sources(self.HW, self.TRACE, self.PROF)), [])
+
+    def test_each_disagreement_is_named(self):
+        trace = dict(self.TRACE, page_write_protections=3, snapshots=0)
+        problems = expect.counter_disagreements(
+            _sources(self.HW, trace, self.PROF))
+        self.assertEqual(len(problems), 2, problems)
+        self.assertIn("valid pages kept", problems[0])
+        self.assertIn("fault calls", problems[1])
+
+    def test_prefetches_count_as_faults_in_the_trace(self):
+        hw = dict(self.HW, page_prefetch=0)
+        problems = expect.counter_disagreements(_sources(hw, self.TRACE))
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("pages faulted", problems[0])
+
+    def test_a_source_alone_is_not_compared(self):
+        self.assertEqual(expect.counter_disagreements(
+            _sources(prof=self.PROF)), [])
+
+    def test_a_missing_counter_is_a_problem_not_a_pass(self):
+        trace = dict(self.TRACE)
+        del trace["page_invalidations"]
+        self.assertIn("missing", expect.counter_disagreements(
+            _sources(self.HW, trace))[0])
 
 
 if __name__ == "__main__":

@@ -80,6 +80,32 @@ class Report(unittest.TestCase):
         self.assertIn("all 2 prefixes build", series.report(results, 2))
         self.assertIn("1 built now, 1 cached", series.report(results, 2))
 
+    def test_a_build_only_variant_names_the_prefixes_it_built(self):
+        results = [series.PrefixResult(i, Path(f"{i}.patch"), True, i < 4,
+                                       0.0 if i < 4 else 40.0)
+                   for i in range(1, 6)]
+        text = series.report(results, 5, start=4)
+        self.assertIn("prefixes 4 to 5 build", text)
+        self.assertIn("2 built now, 0 cached", text)
+        self.assertIn("1 to 3 are the patched series'", text)
+
+
+class BuildOnly(unittest.TestCase):
+    def test_mlx5_checks_only_its_own_patches_in_its_own_config(self):
+        from odplab import kconfig, kernel, patches
+        self.assertEqual(kernel.BUILD_ONLY["mlx5"], "mlx5")
+        self.assertIn(kconfig.CONFIG_DIR / "mlx5.config",
+                      kconfig.fragments("mlx5"))
+        shared = patches.series_of(patches.BASE_DIRS + ["kernel-patches"])
+        self.assertEqual(kernel.own_patches_start("mlx5"), len(shared) + 1)
+        mine = kernel.variant_patches("mlx5")[len(shared):]
+        self.assertTrue(mine, "mlx5-patches/ has no patch")
+        self.assertTrue(all(p.parent.name == "mlx5-patches" for p in mine))
+
+    def test_a_booted_variant_checks_every_prefix(self):
+        from odplab import kernel
+        self.assertEqual(kernel.own_patches_start("patched"), 1)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -45,7 +45,7 @@ class Policy(unittest.TestCase):
             "pristine", "OdpCounters.NoEvent", "rxe0 has no page_faults in "
             "/sys/class/infiniband/rxe0/ports/1/hw_counters: ...")
         self.assertIsNotNone(allowed)
-        self.assertIn("rxe-patches/ 0001", allowed.why)
+        self.assertIn("rxe-patches/ 0002", allowed.why)
 
     def test_the_same_skip_on_patched_is_not(self):
         """patched carries the counter patch: its counters must be there."""

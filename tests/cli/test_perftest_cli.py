@@ -89,8 +89,9 @@ class BadFlags(unittest.TestCase):
         proc = run(["--list_events"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         lines = proc.stdout.splitlines()
-        self.assertEqual(len(lines), 16)
+        self.assertEqual(len(lines), 17)
         self.assertIn("soft-dirty (MMU_NOTIFY_SOFT_DIRTY)", lines)
+        self.assertIn("pagemap-wp (MMU_NOTIFY_PROTECTION_VMA)", lines)
         self.assertIn("pageout (MMU_NOTIFY_CLEAR)", lines)
         self.assertIn("migrate (MMU_NOTIFY_CLEAR)", lines)
         self.assertIn("thp-collapse (MMU_NOTIFY_CLEAR)", lines)
@@ -101,7 +102,7 @@ class BadFlags(unittest.TestCase):
         proc = run(["--list_events", "--json"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         events = {e["name"]: e for e in json.loads(proc.stdout)}
-        self.assertEqual(len(events), 16)
+        self.assertEqual(len(events), 17)
         self.assertEqual(events["soft-dirty"], {
             "name": "soft-dirty", "notifier_event": "MMU_NOTIFY_SOFT_DIRTY",
             "write_protect_only": True, "preserves_contents": True})

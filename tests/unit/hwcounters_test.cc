@@ -104,11 +104,5 @@ TEST(ValueOf, AbsentCounterIsAnErrorNotZero) {
   EXPECT_THROW(ValueOf({{"a", 1}}, "b"), Error);
 }
 
-TEST(CounterNames, PerEventNamesFollowTheKernel) {
-  EXPECT_EQ(DroppedCounter("soft_dirty"), "page_invalidations_soft_dirty");
-  EXPECT_EQ(WriteProtectedCounter("protection_page"),
-            "page_write_protections_protection_page");
-}
-
 }  // namespace
 }  // namespace ibodp

@@ -19,18 +19,17 @@ namespace ibodp {
 using CounterValues = std::map<std::string, uint64_t>;
 
 // ODP counters that rxe's hw_counters carry with the ibodp counter patch
-// (summed over the device's MRs; mlx5 keeps them per MR only).
+// (rxe-patches/ 0002; summed over the device's MRs; mlx5 keeps them per MR
+// only). Pages are valid pages: an invalidation counts what it dropped, or
+// kept without write access, not the size of its range.
 inline constexpr const char* kCntPageFaults = "page_faults";
 inline constexpr const char* kCntPageFaultsHandled = "page_faults_handled";
 inline constexpr const char* kCntPageInvalidations = "page_invalidations";
+inline constexpr const char* kCntPageInvalidationsHandled =
+    "page_invalidations_handled";
+inline constexpr const char* kCntPagePrefetch = "page_prefetch";
 inline constexpr const char* kCntPageWriteProtections =
     "page_write_protections";
-
-// "page_invalidations_soft_dirty", "page_write_protections_protection_page":
-// the per-event counters, `event` as the kernel's enum mmu_notifier_event
-// names it in lower case (unmap, clear, protection_vma, ...).
-std::string DroppedCounter(const std::string& event);
-std::string WriteProtectedCounter(const std::string& event);
 
 class HwCounters {
  public:

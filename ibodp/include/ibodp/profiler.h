@@ -17,9 +17,6 @@ namespace ibodp {
 // The ODP functions whose hits count faults and invalidations.
 inline constexpr const char* kOdpFaultFunction = "ib_umem_odp_map_dma_and_lock";
 inline constexpr const char* kRxeInvalidateFunction = "rxe_ib_invalidate_range";
-inline constexpr const char* kOdpUnmapFunction = "ib_umem_odp_unmap_dma_pages";
-inline constexpr const char* kOdpWriteProtectFunction =
-    "ib_umem_odp_write_protect_pages";
 
 // Sums the per-CPU "Function Hit ..." tables of trace_stat/function*.
 std::map<std::string, uint64_t> ParseProfileStats(

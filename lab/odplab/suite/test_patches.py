@@ -9,7 +9,8 @@ import pytest
 
 from .. import patches
 
-SERIES = patches.series_of(patches.BASE_DIRS + patches.PROPOSAL_DIRS)
+SERIES = patches.series_of(patches.BASE_DIRS + patches.PROPOSAL_DIRS
+                            + patches.MLX5_DIRS)
 
 
 @pytest.mark.parametrize("patch", SERIES,
