@@ -180,40 +180,23 @@ void MremapAway(const EventTarget& t) {
   }
 }
 
-// userfaultfd write-protect then unprotect. The range is registered for
-// write-protect faults on first use and stays registered.
-class UffdWp : public MemoryEvent {
+// A userfaultfd with `features`, opened on first use, with one range
+// registered for write-protect faults; the range stays registered while
+// the fd lives.
+class WpUserfaultfd {
  public:
-  UffdWp() = default;
-  UffdWp(const UffdWp&) = delete;
-  UffdWp& operator=(const UffdWp&) = delete;
-  ~UffdWp() override {
-    if (fd_ >= 0) {
-      close(fd_);
-    }
-  }
-  std::string_view Name() const override { return "uffd-wp"; }
-  std::string_view NotifierEvent() const override {
-    return "MMU_NOTIFY_PROTECTION_VMA";
-  }
-  bool WriteProtectOnly() const override { return true; }
-  std::chrono::nanoseconds Apply(const EventTarget& t) override {
-    Register(t);
-    return Timed([&] {
-      Protect(t, UFFDIO_WRITEPROTECT_MODE_WP);
-      Protect(t, 0);
-    });
-  }
+  WpUserfaultfd(uint64_t features, std::string features_name)
+      : features_(features), features_name_(std::move(features_name)) {}
 
- private:
-  void Register(const EventTarget& t) {
-    if (fd_ >= 0 && registered_addr_ == t.addr) {
-      return;
+  // The fd, with t's range registered.
+  int Register(const EventTarget& t) {
+    if (fd_.get() >= 0 && registered_addr_ == t.addr) {
+      return fd_.get();
     }
-    if (fd_ < 0) {
-      fd_ = static_cast<int>(syscall(
-          SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
-      if (fd_ < 0) {
+    if (fd_.get() < 0) {
+      fd_ = UniqueFd(static_cast<int>(syscall(
+          SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY)));
+      if (fd_.get() < 0) {
         ThrowErrno(
             "userfaultfd (needs CONFIG_USERFAULTFD; vm.unprivileged_"
             "userfaultfd=1 or root)",
@@ -221,28 +204,54 @@ class UffdWp : public MemoryEvent {
       }
       uffdio_api api = {};
       api.api = UFFD_API;
-      api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
-      Check(ioctl(fd_, UFFDIO_API, &api),
-            "UFFDIO_API with UFFD_FEATURE_PAGEFAULT_FLAG_WP");
+      api.features = features_;
+      Check(ioctl(fd_.get(), UFFDIO_API, &api),
+            "UFFDIO_API with " + features_name_);
     }
     uffdio_register reg = {};
     reg.range.start = reinterpret_cast<uintptr_t>(t.addr);
     reg.range.len = t.length;
     reg.mode = UFFDIO_REGISTER_MODE_WP;
-    Check(ioctl(fd_, UFFDIO_REGISTER, &reg),
+    Check(ioctl(fd_.get(), UFFDIO_REGISTER, &reg),
           "UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP");
     registered_addr_ = t.addr;
+    return fd_.get();
   }
-  void Protect(const EventTarget& t, uint64_t mode) {
+
+ private:
+  uint64_t features_;
+  std::string features_name_;
+  UniqueFd fd_;
+  uint8_t* registered_addr_ = nullptr;
+};
+
+// userfaultfd write-protect then unprotect.
+class UffdWp : public MemoryEvent {
+ public:
+  std::string_view Name() const override { return "uffd-wp"; }
+  std::string_view NotifierEvent() const override {
+    return "MMU_NOTIFY_PROTECTION_VMA";
+  }
+  bool WriteProtectOnly() const override { return true; }
+  std::chrono::nanoseconds Apply(const EventTarget& t) override {
+    const int fd = uffd_.Register(t);
+    return Timed([&] {
+      Protect(fd, t, UFFDIO_WRITEPROTECT_MODE_WP);
+      Protect(fd, t, 0);
+    });
+  }
+
+ private:
+  static void Protect(int fd, const EventTarget& t, uint64_t mode) {
     uffdio_writeprotect wp = {};
     wp.range.start = reinterpret_cast<uintptr_t>(t.addr);
     wp.range.len = t.length;
     wp.mode = mode;
-    Check(ioctl(fd_, UFFDIO_WRITEPROTECT, &wp),
+    Check(ioctl(fd, UFFDIO_WRITEPROTECT, &wp),
           mode != 0 ? "UFFDIO_WRITEPROTECT" : "UFFDIO_WRITEPROTECT (resolve)");
   }
-  int fd_ = -1;
-  uint8_t* registered_addr_ = nullptr;
+  WpUserfaultfd uffd_{UFFD_FEATURE_PAGEFAULT_FLAG_WP,
+                      "UFFD_FEATURE_PAGEFAULT_FLAG_WP"};
 };
 
 // CRIU's and Wine's way of tracking writes since Linux 6.7: the range is
@@ -260,7 +269,13 @@ class PagemapWp : public MemoryEvent {
   }
   bool WriteProtectOnly() const override { return true; }
   std::chrono::nanoseconds Apply(const EventTarget& t) override {
-    Register(t);
+    uffd_.Register(t);
+    if (pagemap_.get() < 0) {
+      pagemap_ = UniqueFd(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+      if (pagemap_.get() < 0) {
+        ThrowErrno("opening /proc/self/pagemap", errno);
+      }
+    }
     const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     return Timed([&] {
       auto* bytes = static_cast<volatile uint8_t*>(t.addr);
@@ -280,40 +295,9 @@ class PagemapWp : public MemoryEvent {
   }
 
  private:
-  void Register(const EventTarget& t) {
-    if (uffd_.get() >= 0 && registered_addr_ == t.addr) {
-      return;
-    }
-    if (uffd_.get() < 0) {
-      uffd_ = UniqueFd(static_cast<int>(syscall(
-          SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY)));
-      if (uffd_.get() < 0) {
-        ThrowErrno(
-            "userfaultfd (needs CONFIG_USERFAULTFD; vm.unprivileged_"
-            "userfaultfd=1 or root)",
-            errno);
-      }
-      uffdio_api api = {};
-      api.api = UFFD_API;
-      api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC;
-      Check(ioctl(uffd_.get(), UFFDIO_API, &api),
-            "UFFDIO_API with UFFD_FEATURE_WP_ASYNC (needs Linux 6.7)");
-      pagemap_ = UniqueFd(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
-      if (pagemap_.get() < 0) {
-        ThrowErrno("opening /proc/self/pagemap", errno);
-      }
-    }
-    uffdio_register reg = {};
-    reg.range.start = reinterpret_cast<uintptr_t>(t.addr);
-    reg.range.len = t.length;
-    reg.mode = UFFDIO_REGISTER_MODE_WP;
-    Check(ioctl(uffd_.get(), UFFDIO_REGISTER, &reg),
-          "UFFDIO_REGISTER with UFFDIO_REGISTER_MODE_WP");
-    registered_addr_ = t.addr;
-  }
-  UniqueFd uffd_;
+  WpUserfaultfd uffd_{UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_ASYNC,
+                      "UFFD_FEATURE_WP_ASYNC (needs Linux 6.7)"};
   UniqueFd pagemap_;
-  void* registered_addr_ = nullptr;
 };
 
 // An application that writes its file mapping and syncs it: one byte of

@@ -71,30 +71,14 @@ class LineFields {
   }
   // Decimal, or hexadecimal with 0x.
   uint64_t Unsigned(std::string_view key) const {
-    const std::string& text = Text(key);
-    try {
-      size_t used = 0;
-      const uint64_t value = std::stoull(text, &used, 0);
-      if (used == text.size()) {
-        return value;
-      }
-    } catch (const std::logic_error&) {
-    }
-    throw Error("ib_umem_odp trace field " + std::string(key) + "=" + text +
-                " is not a number: " + line_);
+    return Number<uint64_t>(key, [](const std::string& t, size_t* used) {
+      return std::stoull(t, used, 0);
+    });
   }
   int64_t Signed(std::string_view key) const {
-    const std::string& text = Text(key);
-    try {
-      size_t used = 0;
-      const int64_t value = std::stoll(text, &used, 10);
-      if (used == text.size()) {
-        return value;
-      }
-    } catch (const std::logic_error&) {
-    }
-    throw Error("ib_umem_odp trace field " + std::string(key) + "=" + text +
-                " is not a number: " + line_);
+    return Number<int64_t>(key, [](const std::string& t, size_t* used) {
+      return std::stoll(t, used, 10);
+    });
   }
   bool Bool(std::string_view key) const {
     const uint64_t v = Unsigned(key);
@@ -106,6 +90,22 @@ class LineFields {
   }
 
  private:
+  // The whole field parsed by `parse` (std::stoull or std::stoll).
+  template <typename T, typename Parse>
+  T Number(std::string_view key, Parse parse) const {
+    const std::string& text = Text(key);
+    try {
+      size_t used = 0;
+      const T value = parse(text, &used);
+      if (used == text.size()) {
+        return value;
+      }
+    } catch (const std::logic_error&) {
+    }
+    throw Error("ib_umem_odp trace field " + std::string(key) + "=" + text +
+                " is not a number: " + line_);
+  }
+
   std::string line_;
   Fields fields_;
 };
