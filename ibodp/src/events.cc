@@ -255,12 +255,14 @@ class UffdWp : public MemoryEvent {
 };
 
 // CRIU's and Wine's way of tracking writes since Linux 6.7: the range is
-// registered for asynchronous userfaultfd write protection, one byte of
-// every page is rewritten with its own value, so that every page counts as
-// written, then PAGEMAP_SCAN write-protects the written pages
-// (PM_SCAN_WP_MATCHING), one PROTECTION_VMA invalidation of the range.
-// Without the rewrite, every scan after the first would find no written
-// page, and still invalidate the range.
+// registered for asynchronous userfaultfd write protection, and each scan
+// write-protects the pages written since the last one (PAGEMAP_SCAN with
+// PM_SCAN_WP_MATCHING), one PROTECTION_VMA invalidation of the range
+// whether or not a page was written. The event does not write the pages
+// itself: a CPU write to a write-protected huge PMD under asynchronous
+// uffd-wp splits it (do_huge_pmd_wp_page()), an MMU_NOTIFY_CLEAR of its
+// own, so the event would no longer be write-protect only on THP-backed
+// memory (perftest's 2 MiB MRs are).
 class PagemapWp : public MemoryEvent {
  public:
   std::string_view Name() const override { return "pagemap-wp"; }
@@ -276,12 +278,7 @@ class PagemapWp : public MemoryEvent {
         ThrowErrno("opening /proc/self/pagemap", errno);
       }
     }
-    const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     return Timed([&] {
-      auto* bytes = static_cast<volatile uint8_t*>(t.addr);
-      for (size_t off = 0; off < t.length; off += page) {
-        bytes[off] = bytes[off];
-      }
       pm_scan_arg arg = {};
       arg.size = sizeof(arg);
       arg.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;

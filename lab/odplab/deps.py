@@ -29,6 +29,8 @@ PACKAGES = [
     # `odplab test` is a pytest suite; the report's JSON Schema; the false
     # discovery rate control of compare's U tests
     "python3-pytest", "python3-jsonschema", "python3-statsmodels",
+    # checkpatch.pl runs scripts/spdxcheck.py on a patch that adds a file
+    "python3-ply", "python3-git",
 ]
 
 

@@ -3,6 +3,7 @@
 """scripts/checkpatch.pl --strict on every patch, with the base tree's
 script."""
 
+import os
 import subprocess
 
 import pytest
@@ -23,6 +24,10 @@ def test_checkpatch_strict(odplab, patch):
         ["perl", str(repo / "scripts" / "checkpatch.pl"), "--strict",
          "--terse", "--no-summary", "--show-types", "--ignore",
          "UNKNOWN_COMMIT_ID", str(patch)],
-        cwd=repo, capture_output=True, text=True, check=False)
+        cwd=repo, capture_output=True, text=True, check=False,
+        # scripts/spdxcheck.py runs `env python3`: Debian's, which has
+        # python3-ply, not one that a version manager put first in PATH.
+        env={**os.environ,
+             "PATH": "/usr/bin:/bin:" + os.environ.get("PATH", "")})
     out = (proc.stdout + proc.stderr).strip()
     assert proc.returncode == 0 and not out, out[-1500:]
