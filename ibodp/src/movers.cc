@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "file_io.h"
 #include "ibodp/error.h"
 #include "ibodp/mapping.h"
 #include "ibodp/softdirty.h"
@@ -41,29 +42,6 @@ std::vector<void*> PageAddresses(std::span<const uint8_t> range) {
     pages.push_back(const_cast<uint8_t*>(range.data() + off));  // NOLINT
   }
   return pages;
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    ThrowErrno("open " + path, errno);
-  }
-  const ssize_t n = write(fd, text.data(), text.size());
-  const int err = errno;
-  close(fd);
-  if (n != static_cast<ssize_t>(text.size())) {
-    ThrowErrno("write '" + text + "' to " + path, n < 0 ? err : EIO);
-  }
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    ThrowErrno("open " + path, errno);
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::string Hex(const void* addr) {

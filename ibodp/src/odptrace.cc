@@ -7,13 +7,13 @@
 
 #include <atomic>
 #include <cerrno>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
+#include "file_io.h"
 #include "ibodp/error.h"
 
 namespace ibodp {
@@ -24,16 +24,6 @@ namespace {
 constexpr const char* kBufferSizeKb = "4096";
 
 using Fields = std::map<std::string, std::string, std::less<>>;
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) {
-    throw Error("cannot read " + path.string());
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // What follows `tag`, found at `at` of `line`.
 std::string_view Rest(const std::string& line, size_t at,
@@ -251,14 +241,7 @@ OdpTrace::~OdpTrace() {
 }
 
 void OdpTrace::Write(const std::string& file, const std::string& value) const {
-  const std::filesystem::path path = dir_ / file;
-  std::ofstream out(path, std::ios::trunc);
-  out << value;
-  out.flush();
-  if (!out) {
-    throw Error(
-        ErrnoMessage("writing '" + value + "' to " + path.string(), errno));
-  }
+  WriteFile(dir_ / file, value, WriteMode::kTruncate);
 }
 
 void OdpTrace::Clear() const { Write("trace", ""); }

@@ -5,31 +5,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "file_io.h"
 #include "ibodp/error.h"
 
 namespace ibodp {
-namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    throw Error("cannot read " + path);
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-}  // namespace
 
 std::map<std::string, uint64_t> ParseProfileStats(
     const std::vector<std::string>& per_cpu_tables) {
@@ -110,13 +96,8 @@ FunctionProfiler::FunctionProfiler(const std::vector<std::string>& functions,
 
 void FunctionProfiler::Write(const std::string& file, const std::string& value,
                              bool append) const {
-  const std::string path = tracefs_ + "/" + file;
-  std::ofstream out(path, append ? std::ios::app : std::ios::trunc);
-  out << value;
-  out.flush();
-  if (!out) {
-    throw Error(ErrnoMessage("writing '" + value + "' to " + path, errno));
-  }
+  WriteFile(tracefs_ + "/" + file, value,
+            append ? WriteMode::kAppend : WriteMode::kTruncate);
 }
 
 void FunctionProfiler::Reset() { baseline_ = RawHits(); }
