@@ -58,8 +58,9 @@ def test_reference_floor(odplab):
 
 # Two boots of the pristine kernel run the same matrix: the no-event
 # controls and events of both kinds, for READ and WRITE. compare, with its
-# own thresholds (the controls' noise of this pair of runs and the BH
-# false discovery rate control), must call every tested scenario "same".
+# own thresholds (each event scenario's p50 divided, round by round, by
+# its control's, the fixed floor, and the BH false discovery rate
+# control), must call every tested scenario "same".
 SAME_KERNEL_ARGS = ("--ops=read,write", "--msg-sizes=4K", "--mr-sizes=1M",
                     "--pages=16",
                     "--events=none,soft-dirty,mprotect-ro,madvise-dontneed",
