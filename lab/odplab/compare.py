@@ -20,19 +20,20 @@ verdict on the p50 latency from the repetitions:
 
 A U test over repetitions of one boot cannot see what differs between two
 boots. Under QEMU's TCG the guest runs slower by about 1.4x for stretches
-of 10 to 30 s, now and then, in any boot (two boots of one kernel, 40
-interleaved rounds: every scenario's p50 rose from about 1.9 ms to about
-2.7 ms in rounds 5 to 12 and fell back). A slow stretch in one boot and not the other
-moves every scenario of the boot, by up to 72 % in four pairs, and by a different share
-per scenario, since it covers some of each scenario's repetitions. Two
-ways to see past it:
+of 10 to 30 s, now and then, in any boot (one boot of 40 interleaved
+rounds: every scenario's p50 rose from about 1.9 ms to about 2.7 ms in
+rounds 5 to 12 and fell back). A slow stretch in one boot and not the
+other moves every scenario of the boot, by up to 72 % in four pairs, and
+by a different share per scenario, since it covers some of each
+scenario's repetitions. Two ways to see past it:
 
 - Normalised (the verdict of an event scenario with a control): with the
   interleaved schedule, repetition r of every scenario runs in round r,
-  in a shuffled order among the others'. Such a scenario is judged on the ratio,
-  per round, of its p50 to the p50 of its control in the same round (the
-  scenario of the same operation, sizes and pages without a memory
-  event, whose hot path is the same on both kernels): the U test runs
+  in a shuffled order among the others'. Such a scenario is judged on the
+  ratio, per round, of its p50 to the p50 of its control in the same
+  round (the scenario of the same operation, sizes, pages and period
+  without a memory event, whose hot path is the same on both kernels):
+  the U test runs
   over these ratios, "change" is the change of their median, and the
   noise threshold is the fixed floor (--noise). A slow stretch scales a
   round's scenario and control alike; in those four pairs the changes
@@ -179,7 +180,9 @@ class Row:
     n_b: int = 0
     p_value: float | None = None
     q_value: float | None = None  # p_value, Benjamini-Hochberg adjusted
-    change: float | None = None   # median p50 B / median p50 A - 1
+    # median B / median A - 1 of the samples: of the p50, or of the
+    # ratios to the control
+    change: float | None = None
     verdict: str = ""
     errors: list = field(default_factory=list)
     # The values the U test compares: the repetitions' p50 of A and of B,
@@ -288,6 +291,11 @@ def _verdict(row, alpha, noise):
 CONTROL_EVENT = "none"
 
 
+def _is_control(row):
+    """A scenario without a memory event: the hot path alone."""
+    return row.scenario["event"] == CONTROL_EVENT
+
+
 def _family(scenario):
     """What a scenario shares with its control: all but the event."""
     return (scenario["op"], scenario["msg_size"], scenario["mr_size"],
@@ -310,10 +318,10 @@ def _normalise(rows):
     """Gives each event row with a control of its family in both reports
     its per-round ratios to that control as samples."""
     controls = {_family(r.scenario): r for r in rows
-                if r.scenario["event"] == CONTROL_EVENT and not r.errors}
+                if _is_control(r) and not r.errors}
     for row in rows:
         ctl = controls.get(_family(row.scenario))
-        if row.scenario["event"] == CONTROL_EVENT or ctl is None or \
+        if _is_control(row) or ctl is None or \
                 row.errors or not all(ctl.samples):
             continue
         row.samples = tuple(_round_ratios(v, c)
@@ -326,7 +334,7 @@ def _control_noise(rows):
     """{op: (largest |change| among its control rows, that row's name)}."""
     controls = {}
     for row in rows:
-        if row.scenario["event"] != CONTROL_EVENT or row.errors:
+        if not _is_control(row) or row.errors:
             continue
         xs, ys = row.samples
         if xs and ys and _median(xs):
@@ -407,7 +415,7 @@ def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
         row.q_value = q
     for row, why in zip(rows, untested):
         row.verdict = why or _verdict(row, alpha, comp.row_threshold(row))
-        if control and row.scenario["event"] == CONTROL_EVENT and \
+        if control and _is_control(row) and \
                 row.verdict in ("same", "faster", "slower"):
             row.verdict = "control"
     return comp
@@ -530,8 +538,8 @@ def _check_lines(checks):
 
 def noise_line(comp):
     """How the noise thresholds came about, in one sentence."""
-    events = [r for r in comp.rows if r.scenario["event"] != CONTROL_EVENT]
-    normalised = [r for r in events if r.baseline]
+    events = [r for r in comp.rows if not _is_control(r)]
+    normalised = comp.normalised
     if not normalised:
         return _unnormalised_noise_line(comp)
     moved = ("" if comp.control_noise is None else
@@ -540,8 +548,8 @@ def noise_line(comp):
     text = (f"the fixed floor {comp.noise:.0%} on the p50 of "
             f"{len(normalised)} of {len(events)} event scenarios divided, "
             "round by round, by the p50 of their control (same operation, "
-            "sizes and pages, no memory event) in the same round, which "
-            "cancels a drift of the machine within a run" + moved)
+            "sizes, pages and period, no memory event) in the same round, "
+            "which cancels a drift of the machine within a run" + moved)
     if len(normalised) == len(events):
         return text
     return (f"{text}; for the others, not normalised: "
