@@ -3,7 +3,10 @@
 #include "sources.h"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
+#include "bracketed.h"
 #include "ibodp/error.h"
 
 namespace perftest {
@@ -12,6 +15,21 @@ namespace {
 constexpr const char* kHwSource = "hw_counters";
 constexpr const char* kProfilerSource = "function-profiler";
 constexpr const char* kTraceSource = "tracepoints";
+
+// Readings of the sources before one is taken as of one instant
+// (bracketed.h); each takes about two hw_counters lifespans.
+constexpr int kReadAttempts = 20;
+
+ibodp::Error BusyKernel(const char* when) {
+  return ibodp::Error(
+      std::string("counters at the ") + when +
+      " of a repetition: the kernel faulted or invalidated ODP pages while "
+      "the counter sources were read, " +
+      std::to_string(kReadAttempts) +
+      " times in a row, so they cannot be read as of one instant and would "
+      "disagree; stop what touches the MR in the background, or count "
+      "with one source (--counters=hw, trace or profiler)");
+}
 
 // The trace's totals under hw_counters' names where they mean the same,
 // and per mmu notifier event: "soft_dirty:calls", ":wrprotect_calls",
@@ -97,23 +115,86 @@ CounterSources::CounterSources(const std::string& device, CounterMode mode) {
   }
 }
 
-void CounterSources::Begin() {
-  if (hw_) {
-    hw_before_ = hw_->Read();
+ibodp::CounterValues CounterSources::ProfilerValues() const {
+  ibodp::CounterValues values;
+  for (const auto& [name, hits] : profiler_->Hits()) {
+    values[name] = hits;
   }
+  return values;
+}
+
+bool CounterSources::CountedNothing() const {
   if (trace_) {
-    trace_->Clear();
+    const ibodp::OdpTraceRecords records = trace_->Read();
+    if (!records.faults.empty() || !records.invalidations.empty()) {
+      return false;
+    }
   }
   if (profiler_) {
-    profiler_->Reset();
+    for (const auto& [name, hits] : profiler_->Hits()) {
+      if (hits != 0) {
+        return false;
+      }
+    }
   }
+  return true;
+}
+
+void CounterSources::Begin() {
+  // Zero the trace and the profiler, then take hw_counters' baseline, then
+  // check that the zeroed ones still are: else the kernel counted
+  // something in between that the baseline may or may not hold (see
+  // bracketed.h), and the start is taken again.
+  for (int i = 0; i < kReadAttempts; ++i) {
+    if (trace_) {
+      trace_->Clear();
+    }
+    if (profiler_) {
+      profiler_->Reset();
+    }
+    if (hw_) {
+      hw_before_ = hw_->Read();
+    }
+    if (CountedNothing()) {
+      return;
+    }
+  }
+  throw BusyKernel("start");
 }
 
 std::vector<Counters> CounterSources::End() {
+  // The trace, when there is one, else the profiler, brackets the others
+  // (bracketed.h).
+  const auto bracket = [this] {
+    if (trace_) {
+      return TraceValues(ibodp::Summarize(trace_->Read()));
+    }
+    return profiler_ ? ProfilerValues() : ibodp::CounterValues{};
+  };
+  struct Inner {
+    ibodp::CounterValues hw;
+    ibodp::CounterValues profiler;
+  };
+  const auto inner = [this] {
+    Inner r;
+    if (hw_) {
+      r.hw = ibodp::CounterDelta(hw_before_, hw_->Read());
+    }
+    if (trace_ && profiler_) {
+      r.profiler = ProfilerValues();
+    }
+    return r;
+  };
+  auto read = ReadBracketed(bracket, inner, kReadAttempts);
+  if (!read) {
+    throw BusyKernel("end");
+  }
+  auto& [bracket_values, inner_values] = *read;
+
   Counters hw;
   hw.source = kHwSource;
   if (hw_) {
-    hw.values = ibodp::CounterDelta(hw_before_, hw_->Read());
+    hw.values = std::move(inner_values.hw);
     hw.available = true;
   } else {
     hw.unavailable_reason = hw_reason_;
@@ -121,9 +202,7 @@ std::vector<Counters> CounterSources::End() {
   Counters prof;
   prof.source = kProfilerSource;
   if (profiler_) {
-    for (const auto& [name, hits] : profiler_->Hits()) {
-      prof.values[name] = hits;
-    }
+    prof.values = trace_ ? std::move(inner_values.profiler) : bracket_values;
     prof.available = true;
   } else {
     prof.unavailable_reason = profiler_reason_;
@@ -131,7 +210,7 @@ std::vector<Counters> CounterSources::End() {
   Counters trace;
   trace.source = kTraceSource;
   if (trace_) {
-    trace.values = TraceValues(ibodp::Summarize(trace_->Read()));
+    trace.values = std::move(bracket_values);
     trace.available = true;
   } else {
     trace.unavailable_reason = trace_reason_;

@@ -37,7 +37,10 @@ class CounterSources {
 
   // Starts counting; End() returns the deltas since, every source, the
   // available ones first in the order hw_counters, tracepoints, profiler:
-  // the first is the primary.
+  // the first is the primary. Both read the sources as of one instant
+  // (bracketed.h), so that an invalidation the kernel makes by itself
+  // while they read is counted by all or by none; they throw ibodp::Error
+  // when the kernel does not let them.
   void Begin();
   std::vector<Counters> End();
 
@@ -46,6 +49,10 @@ class CounterSources {
   static std::optional<uint64_t> Faults(const std::vector<Counters>& counters);
 
  private:
+  ibodp::CounterValues ProfilerValues() const;
+  // Whether the trace and the profiler, those available, are at zero.
+  bool CountedNothing() const;
+
   std::unique_ptr<ibodp::HwCounters> hw_;
   std::unique_ptr<ibodp::OdpTrace> trace_;
   std::unique_ptr<ibodp::FunctionProfiler> profiler_;

@@ -64,7 +64,9 @@ void HwCounters::Require(const std::vector<std::string>& names,
 }
 
 CounterValues HwCounters::Read() const {
-  std::this_thread::sleep_for(lifespan_ + std::chrono::milliseconds(5));
+  // CONFIG_HZ is 100 at the lowest: a jiffy is at most 10 ms.
+  constexpr std::chrono::milliseconds kLongestJiffy{10};
+  std::this_thread::sleep_for(lifespan_ + kLongestJiffy);
   CounterValues values;
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
     if (entry.is_regular_file() && entry.path().filename() != "lifespan") {
