@@ -26,7 +26,8 @@ from . import expect
 from . import kernel as kernel_mod
 from . import reportcheck
 from .common import PROJECT_ROOT, LabError, info, results_dir, step
-from .userspace import PERFTEST, build_userspace
+from .userspace import (KHUGEPAGED_ASLEEP, KHUGEPAGED_CONTEXT, PERFTEST,
+                        build_userspace)
 from .vm import VmOptions, run_in_vm
 
 SUITE = PROJECT_ROOT / "lab" / "guest" / "suite.py"
@@ -68,7 +69,8 @@ def _save_kernel(kern, vdir):
         shutil.copytree(pdir, kdir / "patches", dirs_exist_ok=True)
 
 
-def perftest_argv(binary, preset, output, manifest, variant, extra):
+def perftest_argv(binary, preset, output, manifest, variant, extra,
+                  context=()):
     # Directory/name, so that the context's sorted map keeps the order in
     # which the series was applied (base-, kernel-, rxe-patches).
     series = ",".join(f"{p['file']}={p['sha256']}"
@@ -77,7 +79,8 @@ def perftest_argv(binary, preset, output, manifest, variant, extra):
             f"--kernel_config_hash={manifest.get('config_sha256', '')}",
             f"--context=variant={variant},flavour="
             f"{manifest.get('flavour', '')},kernel_key="
-            f"{manifest.get('key', '')[:12]}"]
+            f"{manifest.get('key', '')[:12]}" + "".join(
+                f",{c}" for c in context)]
     if series:
         argv.append(f"--patch_series={series}")
     return argv + list(extra)
@@ -99,8 +102,9 @@ def run_variant(src, variant, out, preset_spec, reference, extra,
     vdir.mkdir(parents=True, exist_ok=True)
     kern = kernel_mod.ensure_kernel(src, variant, "default")
     _save_kernel(kern, vdir)
-    cmd = perftest_argv(PERFTEST, preset_spec[0], vdir / "perftest.json",
-                        kern.manifest, variant, extra)
+    cmd = [str(KHUGEPAGED_ASLEEP), *perftest_argv(
+        PERFTEST, preset_spec[0], vdir / "perftest.json", kern.manifest,
+        variant, extra, context=[KHUGEPAGED_CONTEXT])]
     step(f"{label or variant}: perftest --preset={preset_spec[0]}"
          + (" and ib_read_lat / ib_write_lat / ib_send_lat --odp"
             if reference else "") + " in one guest boot")

@@ -10,6 +10,10 @@ BUILD_DIR = PROJECT_ROOT / "build"
 GUEST_TESTS = BUILD_DIR / "tests" / "guest" / "ibodp_guest_tests"
 PERFTEST = BUILD_DIR / "perftest" / "perftest"
 STORM = BUILD_DIR / "tests" / "storm" / "ibodp_storm"
+# The guest wrapper that keeps khugepaged asleep while perftest measures
+# events (it says why), and the context entry that says so in the report.
+KHUGEPAGED_ASLEEP = (PROJECT_ROOT / "lab" / "guest" / "khugepaged-asleep.sh")
+KHUGEPAGED_CONTEXT = "khugepaged=asleep"
 
 
 def build_userspace():

@@ -9,7 +9,7 @@ import json
 import subprocess
 
 from .. import compare, expect, guestjob
-from ..userspace import PERFTEST
+from ..userspace import KHUGEPAGED_ASLEEP, KHUGEPAGED_CONTEXT, PERFTEST
 
 PAGES = 16
 OPS = ("read", "write")
@@ -33,7 +33,8 @@ def pytest_generate_tests(metafunc):
 def perftest_job(odplab, variant):
     name = f"perftest-{variant}"
     return odplab.job(variant, name, [
-        PERFTEST, "--preset=quick", "--ops=" + ",".join(OPS),
+        KHUGEPAGED_ASLEEP, PERFTEST, "--preset=quick",
+        "--context=" + KHUGEPAGED_CONTEXT, "--ops=" + ",".join(OPS),
         "--msg-sizes=4K", "--mr-sizes=2M", f"--pages={PAGES}",
         "--events=" + ",".join(events()), "--iterations=20", "--warmup=20",
         f"--repetitions={compare.min_repetitions()}",

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Copyright 2026 The ibodp Authors
+# SPDX-License-Identifier: Apache-2.0
+#
+# Runs CMD with khugepaged asleep, and wakes it as it was afterwards.
+# perftest's event scenarios measure what one event costs; with THP
+# "always" (Debian's config) khugepaged collapses, every 10 s, any range
+# that the thp-split scenario left in small pages, with an
+# MMU_NOTIFY_CLEAR of its own: now and then one fell between two ops (a
+# refault: 16.05 faults per op where the split costs 16) or between the
+# reads of two counter sources. What khugepaged costs ODP is a background
+# scenario of its own. MADV_COLLAPSE and the debugfs split do not need
+# khugepaged.
+#   usage: khugepaged-asleep.sh CMD [ARGS...]
+set -eu
+if [ $# -lt 1 ]; then
+	echo "usage: khugepaged-asleep.sh CMD [ARGS...]" >&2
+	exit 2
+fi
+knob=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+if [ ! -w "$knob" ]; then
+	echo "khugepaged-asleep.sh: cannot write $knob: needs" \
+	     "CONFIG_TRANSPARENT_HUGEPAGE and root" >&2
+	exit 2
+fi
+old=$(cat "$knob")
+trap 'echo "$old" > "$knob"' EXIT
+# The write wakes khugepaged for one more pass (4096 pages by default)
+# before the day's sleep; that pass ends before CMD maps anything.
+echo 86400000 > "$knob"
+sleep 1
+echo "khugepaged-asleep.sh: scan_sleep_millisecs $old -> $(cat "$knob")"
+"$@"
