@@ -11,10 +11,12 @@
 // the bracket counts happened while the others were read, and all of them
 // describe the same moment.
 //
-// What it cannot see: an event whose counts in the two sources straddle
-// the whole reading (counted by the bracket before it, by another source
-// only after it). That needs one invalidation to stay inside a notifier
-// callback for the length of a reading (tens of ms).
+// What it cannot see: an event that one inner source counted before its
+// read and the bracket only after the second bracket read (an event that
+// the sources count at different moments, as an invalidation does: on
+// entry to the driver's callback, at its tracepoint, at its end). The
+// caller orders the inner reads so that this needs one callback to last
+// through a slow read (see CounterSources::End()).
 #ifndef PERFTEST_BRACKETED_H_
 #define PERFTEST_BRACKETED_H_
 

@@ -17,7 +17,8 @@ constexpr const char* kProfilerSource = "function-profiler";
 constexpr const char* kTraceSource = "tracepoints";
 
 // Readings of the sources before one is taken as of one instant
-// (bracketed.h); each takes about two hw_counters lifespans.
+// (bracketed.h); each waits out one hw_counters read (its lifespan and
+// 20 ms).
 constexpr int kReadAttempts = 20;
 
 ibodp::Error BusyKernel(const char* when) {
@@ -175,13 +176,18 @@ std::vector<Counters> CounterSources::End() {
     ibodp::CounterValues hw;
     ibodp::CounterValues profiler;
   };
+  // The profiler first: an invalidation counts in the profiler when
+  // rxe_ib_invalidate_range() is entered, then in the trace, then in
+  // hw_counters. Read so, an invalidation that the trace reads miss had
+  // to last through the hw_counters read (its lifespan wait, 20 ms or
+  // more) to count in the profiler read but not in the trace.
   const auto inner = [this] {
     Inner r;
-    if (hw_) {
-      r.hw = ibodp::CounterDelta(hw_before_, hw_->Read());
-    }
     if (trace_ && profiler_) {
       r.profiler = ProfilerValues();
+    }
+    if (hw_) {
+      r.hw = ibodp::CounterDelta(hw_before_, hw_->Read());
     }
     return r;
   };

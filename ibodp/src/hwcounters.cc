@@ -64,9 +64,10 @@ void HwCounters::Require(const std::vector<std::string>& names,
 }
 
 CounterValues HwCounters::Read() const {
-  // CONFIG_HZ is 100 at the lowest: a jiffy is at most 10 ms.
-  constexpr std::chrono::milliseconds kLongestJiffy{10};
-  std::this_thread::sleep_for(lifespan_ + kLongestJiffy);
+  // CONFIG_HZ is 100 at the lowest: a jiffy is at most 10 ms. Two of
+  // them, so that a late tick in a VM does not leave the cache in place.
+  constexpr std::chrono::milliseconds kTwoLongestJiffies{20};
+  std::this_thread::sleep_for(lifespan_ + kTwoLongestJiffies);
   CounterValues values;
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
     if (entry.is_regular_file() && entry.path().filename() != "lifespan") {

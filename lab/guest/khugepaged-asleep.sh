@@ -17,7 +17,8 @@ if [ $# -lt 1 ]; then
 	echo "usage: khugepaged-asleep.sh CMD [ARGS...]" >&2
 	exit 2
 fi
-knob=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
+dir=/sys/kernel/mm/transparent_hugepage/khugepaged
+knob=$dir/scan_sleep_millisecs
 if [ ! -w "$knob" ]; then
 	echo "khugepaged-asleep.sh: cannot write $knob: needs" \
 	     "CONFIG_TRANSPARENT_HUGEPAGE and root" >&2
@@ -25,9 +26,25 @@ if [ ! -w "$knob" ]; then
 fi
 old=$(cat "$knob")
 trap 'echo "$old" > "$knob"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 # The write wakes khugepaged for one more pass (4096 pages by default)
-# before the day's sleep; that pass ends before CMD maps anything.
+# before the day's sleep; that pass ends before CMD maps anything, unless
+# it waits for a huge page to allocate (alloc_sleep_millisecs). Only
+# khugepaged counts pages_collapsed: if it moved while CMD ran, khugepaged
+# was not asleep, and CMD's numbers are not free of it.
 echo 86400000 > "$knob"
 sleep 1
-echo "khugepaged-asleep.sh: scan_sleep_millisecs $old -> $(cat "$knob")"
-"$@"
+collapsed=$(cat "$dir/pages_collapsed")
+echo "khugepaged-asleep.sh: scan_sleep_millisecs $old -> $(cat "$knob")," \
+     "pages_collapsed $collapsed"
+status=0
+"$@" || status=$?
+now=$(cat "$dir/pages_collapsed")
+if [ "$now" != "$collapsed" ]; then
+	echo "khugepaged-asleep.sh: khugepaged collapsed $((now - collapsed))" \
+	     "huge pages while CMD ran (pages_collapsed $collapsed -> $now):" \
+	     "its measurement is not free of khugepaged; rerun it" >&2
+	[ "$status" -ne 0 ] || status=1
+fi
+exit "$status"

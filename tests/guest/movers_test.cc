@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_pin.h"
 #include "ibodp/error.h"
 #include "ibodp/mapping.h"
 #include "ibodp/pattern.h"
@@ -57,32 +58,6 @@ constexpr std::chrono::seconds kEvictFor{5};
   }
 
 // A CPU read of every page: swaps the pages in without dirtying them.
-void CpuReadEveryPage(std::span<const uint8_t> range) {
-  for (size_t off = 0; off < range.size(); off += PageSize()) {
-    // A volatile read is never optimised away.
-    static_cast<void>(
-        *static_cast<const volatile uint8_t*>(range.data() + off));
-  }
-}
-
-// Runs the calling thread on one CPU for the object's lifetime.
-class PinnedToCpu {
- public:
-  explicit PinnedToCpu(int cpu) {
-    EXPECT_EQ(sched_getaffinity(0, sizeof(old_), &old_), 0);
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    EXPECT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-  }
-  PinnedToCpu(const PinnedToCpu&) = delete;
-  PinnedToCpu& operator=(const PinnedToCpu&) = delete;
-  ~PinnedToCpu() { sched_setaffinity(0, sizeof(old_), &old_); }
-
- private:
-  cpu_set_t old_{};
-};
-
 class Movers : public LoopbackFixture {
  protected:
   static constexpr size_t kPages = 16;

@@ -40,8 +40,8 @@ class HwCounters {
   // Current values of every counter. The kernel caches them for its
   // "lifespan" (10 ms by default, rounded up to whole jiffies) after each
   // update, and serves the cache until jiffies has passed the update's
-  // jiffy + lifespan: Read() first waits the lifespan plus one jiffy at
-  // the lowest HZ (10 ms), so that what happened before the call is
+  // jiffy + lifespan: Read() first waits the lifespan plus two jiffies
+  // at the lowest HZ (20 ms), so that what happened before the call is
   // counted even when the last update was a moment ago.
   CounterValues Read() const;
 
