@@ -64,11 +64,7 @@ OdpInvalidationTotals EventTotals(const OdpTraceTotals& t,
 class OdpCounters : public guest::OdpFixture {
  protected:
   void SetUp() override {
-    const std::optional<bool> keep = guest::ExpectKeep();
-    if (!keep) {
-      GTEST_SKIP() << guest::kExpectKeepUnset;
-    }
-    keeps_ = *keep;
+    IBODP_REQUIRE(keeps_ = guest::RequireExpectKeep());
     try {
       profiler_ = std::make_unique<FunctionProfiler>(
           std::vector<std::string>{kOdpFaultFunction, kRxeInvalidateFunction});

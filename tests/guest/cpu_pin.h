@@ -16,7 +16,8 @@
 
 namespace ibodp::guest {
 
-// Reads one byte of every page of `range` from the CPU.
+// Reads one byte of every page of `range` from the CPU: swaps the pages
+// in without dirtying them, and takes the hinting fault of a PROT_NONE one.
 inline void CpuReadEveryPage(std::span<const uint8_t> range) {
   for (size_t off = 0; off < range.size(); off += PageSize()) {
     // A volatile read is never optimised away.

@@ -16,7 +16,6 @@
 
 #include <cstdlib>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,11 +31,7 @@ class OdpFaults : public guest::OdpFixture,
                   public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
-    const std::optional<bool> keep = guest::ExpectKeep();
-    if (!keep) {
-      GTEST_SKIP() << guest::kExpectKeepUnset;
-    }
-    keeps_ = *keep;
+    IBODP_REQUIRE(keeps_ = guest::RequireExpectKeep());
     try {
       profiler_ = std::make_unique<FunctionProfiler>(
           std::vector<std::string>{kOdpFaultFunction, kRxeInvalidateFunction});

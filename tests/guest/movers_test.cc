@@ -48,16 +48,6 @@ constexpr uint64_t kDeviceSeed = 2;
 constexpr std::chrono::seconds kBalancing{60};
 constexpr std::chrono::seconds kEvictFor{5};
 
-// Skip the test with the mover's reason when the kernel or machine lacks
-// what it needs.
-#define IBODP_REQUIRE(call)                 \
-  try {                                     \
-    call;                                   \
-  } catch (const ::ibodp::Unsupported& e) { \
-    GTEST_SKIP() << e.what();               \
-  }
-
-// A CPU read of every page: swaps the pages in without dirtying them.
 class Movers : public LoopbackFixture {
  protected:
   static constexpr size_t kPages = 16;

@@ -22,7 +22,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,11 +56,7 @@ uint64_t VmStat(const std::string& name) {
 class NumaHint : public guest::OdpFixture {
  protected:
   void SetUp() override {
-    const std::optional<bool> keep = guest::ExpectKeep();
-    if (!keep) {
-      GTEST_SKIP() << guest::kExpectKeepUnset;
-    }
-    keeps_ = *keep;
+    IBODP_REQUIRE(keeps_ = guest::RequireExpectKeep());
     try {
       RequireNumaNodes();
       profiler_ = std::make_unique<FunctionProfiler>(

@@ -38,7 +38,8 @@ inline std::string DeviceName() {
 }
 
 // IBODP_EXPECT_KEEP: 1 for a kernel that keeps ODP pages on write-protecting
-// events (patched), 0 for one that drops them on every event (pristine).
+// events and NUMA hints (patched: kernel-patches/), 0 for one that drops
+// them on every event (pristine).
 // `odplab test` sets it per variant; nullopt when it is unset or another
 // value, and the tests that need it skip with kExpectKeepUnset.
 inline std::optional<bool> ExpectKeep() {
@@ -52,6 +53,24 @@ inline std::optional<bool> ExpectKeep() {
 inline constexpr const char* kExpectKeepUnset =
     "IBODP_EXPECT_KEEP is not 0 or 1: set it to 1 for a kernel that keeps ODP "
     "pages on write-protecting events (patched), 0 for one that drops them";
+
+// ExpectKeep(), or Unsupported with kExpectKeepUnset.
+inline bool RequireExpectKeep() {
+  const std::optional<bool> keep = ExpectKeep();
+  if (!keep) {
+    throw Unsupported(kExpectKeepUnset);
+  }
+  return *keep;
+}
+
+// Runs `call`, and skips the test with the reason when it throws
+// Unsupported (the kernel or machine lacks what it needs).
+#define IBODP_REQUIRE(call)                 \
+  try {                                     \
+    call;                                   \
+  } catch (const ::ibodp::Unsupported& e) { \
+    GTEST_SKIP() << e.what();               \
+  }
 
 // The fork event of the fault tests: a child that exits at once, reaped.
 inline void ForkChildThatExits() {

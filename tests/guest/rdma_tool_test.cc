@@ -45,11 +45,7 @@ json RdmaJson(const std::string& command) {
 class RdmaStatMr : public guest::OdpFixture {
  protected:
   void SetUp() override {
-    const std::optional<bool> keep = guest::ExpectKeep();
-    if (!keep) {
-      GTEST_SKIP() << guest::kExpectKeepUnset;
-    }
-    keeps_ = *keep;
+    IBODP_REQUIRE(keeps_ = guest::RequireExpectKeep());
     if (access("/usr/bin/rdma", X_OK) != 0 && access("/sbin/rdma", X_OK) != 0) {
       GTEST_SKIP() << "no rdma tool (Debian package iproute2)";
     }
