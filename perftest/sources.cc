@@ -116,14 +116,6 @@ CounterSources::CounterSources(const std::string& device, CounterMode mode) {
   }
 }
 
-ibodp::CounterValues CounterSources::ProfilerValues() const {
-  ibodp::CounterValues values;
-  for (const auto& [name, hits] : profiler_->Hits()) {
-    values[name] = hits;
-  }
-  return values;
-}
-
 bool CounterSources::CountedNothing() const {
   if (trace_) {
     const ibodp::OdpTraceRecords records = trace_->Read();
@@ -170,7 +162,7 @@ std::vector<Counters> CounterSources::End() {
     if (trace_) {
       return TraceValues(ibodp::Summarize(trace_->Read()));
     }
-    return profiler_ ? ProfilerValues() : ibodp::CounterValues{};
+    return profiler_ ? profiler_->Hits() : ibodp::CounterValues{};
   };
   struct Inner {
     ibodp::CounterValues hw;
@@ -184,7 +176,7 @@ std::vector<Counters> CounterSources::End() {
   const auto inner = [this] {
     Inner r;
     if (trace_ && profiler_) {
-      r.profiler = ProfilerValues();
+      r.profiler = profiler_->Hits();
     }
     if (hw_) {
       r.hw = ibodp::CounterDelta(hw_before_, hw_->Read());

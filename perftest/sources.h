@@ -49,7 +49,6 @@ class CounterSources {
   static std::optional<uint64_t> Faults(const std::vector<Counters>& counters);
 
  private:
-  ibodp::CounterValues ProfilerValues() const;
   // Whether the trace and the profiler, those available, are at zero.
   bool CountedNothing() const;
 

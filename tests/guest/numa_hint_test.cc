@@ -58,7 +58,7 @@ class NumaHint : public guest::OdpFixture {
   void SetUp() override {
     IBODP_REQUIRE(keeps_ = guest::RequireExpectKeep());
     try {
-      RequireNumaNodes();
+      nodes_ = RequireNumaNodes();
       profiler_ = std::make_unique<FunctionProfiler>(
           std::vector<std::string>{kOdpFaultFunction, kRxeInvalidateFunction});
     } catch (const Unsupported& e) {
@@ -82,10 +82,9 @@ class NumaHint : public guest::OdpFixture {
     // the MR's pages on the other node, so that the hint makes each of
     // their PTEs PROT_NONE. The migration drops them from the MR; a READ
     // maps them again.
-    const std::vector<int> nodes = RequireNumaNodes();
     pinned_ = std::make_unique<guest::PinnedToCpu>(0);
     const int home = numa_node_of_cpu(0);
-    MovePages(remote_->bytes(), home == nodes[0] ? nodes[1] : nodes[0]);
+    MovePages(remote_->bytes(), home == nodes_[0] ? nodes_[1] : nodes_[0]);
     ASSERT_EQ(Read(0, Bytes()).status, IBV_WC_SUCCESS);
   }
 
@@ -117,6 +116,7 @@ class NumaHint : public guest::OdpFixture {
   }
 
   bool keeps_ = false;
+  std::vector<int> nodes_;
   std::unique_ptr<guest::PinnedToCpu> pinned_;
   std::unique_ptr<FunctionProfiler> profiler_;
   std::unique_ptr<OdpTrace> trace_;

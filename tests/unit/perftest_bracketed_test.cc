@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "bracketed.h"
@@ -36,12 +38,16 @@ struct FakeKernel {
     Step();
     return hw;
   }
+  // ReadBracketed() with the trace as the bracket and hw inside.
+  std::optional<std::pair<uint64_t, uint64_t>> Read(int attempts) {
+    return ReadBracketed([this] { return ReadTrace(); },
+                         [this] { return ReadHw(); }, attempts);
+  }
 };
 
 TEST(ReadBracketed, QuietKernelReadsOnce) {
   FakeKernel k;
-  const auto r = ReadBracketed([&] { return k.ReadTrace(); },
-                               [&] { return k.ReadHw(); }, 5);
+  const auto r = k.Read(5);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->first, 0u);
   EXPECT_EQ(r->second, 0u);
@@ -53,8 +59,7 @@ TEST(ReadBracketed, QuietKernelReadsOnce) {
 // the profiler) makes it read again, and the sources agree.
 TEST(ReadBracketed, EventBetweenInnerAndBracketIsReadAgain) {
   FakeKernel k{.event_at = {2}};
-  const auto r = ReadBracketed([&] { return k.ReadTrace(); },
-                               [&] { return k.ReadHw(); }, 5);
+  const auto r = k.Read(5);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->first, 1u);
   EXPECT_EQ(r->second, 1u);
@@ -63,8 +68,7 @@ TEST(ReadBracketed, EventBetweenInnerAndBracketIsReadAgain) {
 
 TEST(ReadBracketed, EventBeforeInnerIsReadAgain) {
   FakeKernel k{.event_at = {1}};
-  const auto r = ReadBracketed([&] { return k.ReadTrace(); },
-                               [&] { return k.ReadHw(); }, 5);
+  const auto r = k.Read(5);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->first, r->second);
   EXPECT_EQ(r->first, 1u);
@@ -73,16 +77,14 @@ TEST(ReadBracketed, EventBeforeInnerIsReadAgain) {
 TEST(ReadBracketed, BusyKernelGivesUpAfterTheAttempts) {
   // One invalidation before every trace read after the first.
   FakeKernel k{.event_at = {2, 4, 6}};
-  const auto r = ReadBracketed([&] { return k.ReadTrace(); },
-                               [&] { return k.ReadHw(); }, 3);
+  const auto r = k.Read(3);
   EXPECT_FALSE(r.has_value());
   EXPECT_EQ(k.reads, 7);  // the first bracket, then 3 x (inner, bracket)
 }
 
 TEST(ReadBracketed, SettlesOnceTheKernelStops) {
   FakeKernel k{.event_at = {2, 4}};
-  const auto r = ReadBracketed([&] { return k.ReadTrace(); },
-                               [&] { return k.ReadHw(); }, 3);
+  const auto r = k.Read(3);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->first, 2u);
   EXPECT_EQ(r->second, 2u);

@@ -21,11 +21,9 @@ namespace ibodp {
 inline constexpr const char* kOdpTraceSystem = "ib_umem_odp";
 inline constexpr const char* kOdpTraceFault = "ib_umem_odp_fault";
 inline constexpr const char* kOdpTraceInvalidate = "ib_umem_odp_invalidate";
-// mmu_notifier_range flags of an invalidation record, as
-// include/linux/mmu_notifier.h defines them with kernel-patches/ 0002 and
-// 0009.
-inline constexpr uint64_t kRangeBlockable = 1U << 0;
-inline constexpr uint64_t kRangeWrprotectOnly = 1U << 1;
+// The mmu_notifier_range flag of an invalidation record that marks a NUMA
+// hint: MMU_NOTIFIER_RANGE_NUMA_HINT, BIT(2) in
+// include/linux/mmu_notifier.h with kernel-patches/ 0009.
 inline constexpr uint64_t kRangeNumaHint = 1U << 2;
 
 // The `action` of an invalidation record.
