@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "context.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -57,6 +59,20 @@ std::string AffinityList() {
     }
   }
   return out;
+}
+
+// The shared object that defines `symbol` in this process: which
+// libibverbs (and so which rdma-core) the run loaded. "unknown" if none.
+std::string LoadedFrom(const char* symbol) {
+  void* addr = dlsym(RTLD_DEFAULT, symbol);
+  Dl_info info{};
+  if (addr == nullptr || dladdr(addr, &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return "unknown";
+  }
+  std::error_code ec;
+  const auto path = std::filesystem::canonical(info.dli_fname, ec);
+  return ec ? std::string(info.dli_fname) : path.string();
 }
 
 }  // namespace
@@ -118,6 +134,7 @@ Context BuildContext(const std::string& device, int argc, char** argv) {
       "/sys/devices/system/clocksource/clocksource0/current_clocksource");
   ctx.extra["online_cpus"] = FirstLine("/sys/devices/system/cpu/online");
   ctx.extra["cpu_affinity"] = AffinityList();
+  ctx.extra["libibverbs"] = LoadedFrom("ibv_get_device_list");
   ctx.extra.merge(ContextFromEnvironment(environ));
   ctx.device = device;
   for (int i = 0; i < argc; ++i) {

@@ -43,6 +43,11 @@ DEFINE_string(mr_sizes, "", "ODP MR sizes, e.g. 4K,1M,1G");
 DEFINE_string(pages, "", "page-aligned slots each op touches, e.g. 1,16");
 DEFINE_string(events, "", "memory events (see --list_events)");
 DEFINE_string(periods, "", "apply the event every N ops, e.g. 1,10");
+DEFINE_string(registration, "",
+              "how the MR under test is registered: odp (the device faults), "
+              "pinned (a non-ODP MR: the floor), odp-prefetch (ODP with "
+              "ibv_advise_mr of the op's pages after each event, timed with "
+              "the op); e.g. odp,pinned,odp-prefetch");
 DEFINE_uint64(iterations, 0, "measured ops per repetition (0: preset)");
 DEFINE_uint64(warmup, 0,
               "warm-up ops at least (0: preset); warm-up also "
@@ -103,6 +108,10 @@ MatrixSpec SpecFromFlags() {
   if (!FLAGS_events.empty()) {
     spec.events =
         perftest::ParseEvents("--events", FLAGS_events, ibodp::EventNames());
+  }
+  if (!FLAGS_registration.empty()) {
+    spec.registrations = perftest::ParseRegistrations(
+        perftest::kFlagRegistrations, FLAGS_registration);
   }
   if (!FLAGS_periods.empty()) {
     spec.periods = perftest::ParseCountList("--periods", FLAGS_periods);
@@ -227,8 +236,12 @@ int main(int argc, char** argv) {
       ListEvents(FLAGS_json);
       return 0;
     }
+    std::vector<std::string> left_out;
     const std::vector<perftest::Scenario> all =
-        perftest::ExpandMatrix(SpecFromFlags());
+        perftest::ExpandMatrix(SpecFromFlags(), &left_out);
+    for (const std::string& why : left_out) {
+      std::cerr << "perftest: left out " << why << "\n";
+    }
     CheckOtherFlags();
     const int cpu = PinCpu();
     const auto patch_series =

@@ -196,6 +196,7 @@ json ScenarioJson(const Scenario& s) {
           {"event", s.event},
           {"event_facts", EventFactsJson(s.event)},
           {"period", s.period},
+          {"registration", std::string(RegistrationName(s.registration))},
           {"ops", s.ops},
           {"warmup_ops", s.warmup_ops},
           {"repetitions", s.repetitions}};
@@ -215,6 +216,12 @@ Scenario ScenarioFromJson(const json& j, const std::string& path) {
   s.pages = GetU64(j, "pages", path);
   s.event = GetString(j, "event", path);
   s.period = GetU64(j, "period", path);
+  try {
+    s.registration = RegistrationFromName(GetString(j, "registration", path));
+  } catch (const ibodp::Error& e) {
+    ThrowField(Child(path, "registration"),
+               std::string("is bad (") + e.what() + ")");
+  }
   s.ops = GetU64(j, "ops", path);
   s.warmup_ops = GetU64(j, "warmup_ops", path);
   s.repetitions = GetU64(j, "repetitions", path);
@@ -266,6 +273,7 @@ json RepetitionJson(const RepetitionResult& r, const std::string& path) {
           {"latency", SummaryJson(r.latency)},
           {"event_time_ns_total", r.event_time_ns_total},
           {"events", r.events},
+          {"registration_ns", r.registration_ns},
           {"counters", std::move(counters)},
           {"faults_per_op", has_faults ? json(*r.faults_per_op) : json()},
           {"ops_per_sec", r.ops_per_sec},
@@ -280,6 +288,7 @@ RepetitionResult RepetitionFromJson(const json& j, const std::string& path) {
       SummaryFromJson(GetObject(j, "latency", path), Child(path, "latency"));
   r.event_time_ns_total = GetDouble(j, "event_time_ns_total", path);
   r.events = GetU64(j, "events", path);
+  r.registration_ns = GetDouble(j, "registration_ns", path);
   const json& counters = GetArray(j, "counters", path);
   for (size_t i = 0; i < counters.size(); ++i) {
     r.counters.push_back(

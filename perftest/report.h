@@ -6,12 +6,14 @@
 // Serialisation goes through nlohmann::json only.
 //
 // JSON layout (perftest/report.schema.json has it whole):
-// {"schema_version": 3, "context": {...}, "results": [{
+// {"schema_version": 4, "context": {...}, "results": [{
 //   "scenario": {"name", "op", "msg_size", ..., "event_facts": {
-//     "notifier_event", "write_protect_only", "preserves_contents"}},
+//     "notifier_event", "write_protect_only", "preserves_contents"},
+//     "registration"},
 //   "error": "",
 //   "aggregates": {"p50_ns": {"mean", "stddev", "min", "max", "cv", "n"}},
-//   "repetitions": [{"ops", "elapsed_ns", "latency": {...}, "counters": [
+//   "repetitions": [{"ops", "elapsed_ns", "latency": {...},
+//     "registration_ns", "counters": [
 //     {"source", "available", "unavailable_reason", "values": {...}}],
 //     "faults_per_op": null | number, ...}]}]}
 // A double that is not finite is written as null and read back as NaN;
@@ -37,8 +39,11 @@ namespace perftest {
 // 2: latency.quantiles_ns (the CDF) added.
 // 3: scenario.event_facts: the event's expected mmu-notifier event, whether
 //    it only write-protects and whether it keeps the contents, from
-//    ibodp::MemoryEvent. perftest/report.schema.json describes version 3.
-inline constexpr int kSchemaVersion = 3;
+//    ibodp::MemoryEvent.
+// 4: scenario.registration (odp, pinned, odp-prefetch) and
+//    repetitions[].registration_ns. perftest/report.schema.json describes
+//    version 4.
+inline constexpr int kSchemaVersion = 4;
 
 // Where and how a report was made.
 struct Context {
@@ -73,6 +78,9 @@ struct RepetitionResult {
   Summary latency;
   double event_time_ns_total = 0;
   uint64_t events = 0;
+  // How long ibv_reg_mr of the MR under test took, in the workload that
+  // measured this repetition (one workload may measure several).
+  double registration_ns = 0;
   // counters[0] is the primary source.
   std::vector<Counters> counters;
   // Page faults per op from the primary source; nullopt when it is

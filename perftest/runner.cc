@@ -23,12 +23,17 @@ RepetitionResult MeasureRepetition(Workload& workload,
   const ibodp::EventTarget target = workload.Target();
   const bool has_event = s.event != "none";
   sources.Begin();
+  // Ops after an event touch slots the event invalidated until they have
+  // gone once round the MR.
+  const uint64_t cover = workload.OpsToCoverMr();
   for (uint64_t i = 0; i < s.ops; ++i) {
     if (has_event && i % s.period == 0) {
       event_time += event.Apply(target);
       ++rep.events;
     }
-    const std::chrono::nanoseconds latency = workload.RunOp(first_op + i);
+    const bool since_event = has_event && i % s.period < cover;
+    const std::chrono::nanoseconds latency =
+        workload.RunOp(first_op + i, since_event);
     busy += latency;
     latencies[i] = static_cast<double>(latency.count());
   }
@@ -37,6 +42,8 @@ RepetitionResult MeasureRepetition(Workload& workload,
   rep.elapsed_ns = static_cast<double>(busy.count());
   rep.latency = Summarize(std::move(latencies));
   rep.event_time_ns_total = static_cast<double>(event_time.count());
+  rep.registration_ns =
+      static_cast<double>(workload.RegistrationTime().count());
   if (const auto faults = CounterSources::Faults(rep.counters)) {
     rep.faults_per_op =
         static_cast<double>(*faults) / static_cast<double>(s.ops);

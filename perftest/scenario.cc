@@ -26,6 +26,13 @@ constexpr std::array<std::pair<Op, std::string_view>, 4> kOpNames = {{
     {Op::kFetchAdd, "fetch-add"},
 }};
 
+constexpr std::array<std::pair<Registration, std::string_view>, 3>
+    kRegistrationNames = {{
+        {Registration::kOdp, "odp"},
+        {Registration::kPinned, "pinned"},
+        {Registration::kOdpPrefetch, "odp-prefetch"},
+    }};
+
 constexpr uint64_t kKiB = uint64_t{1} << 10;
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
@@ -48,6 +55,15 @@ std::string KnownOps() {
   std::vector<std::string> names;
   names.reserve(kOpNames.size());
   for (const auto& [op, name] : kOpNames) {
+    names.emplace_back(name);
+  }
+  return Join(names);
+}
+
+std::string KnownRegistrations() {
+  std::vector<std::string> names;
+  names.reserve(kRegistrationNames.size());
+  for (const auto& [registration, name] : kRegistrationNames) {
     names.emplace_back(name);
   }
   return Join(names);
@@ -201,6 +217,7 @@ void ValidateAxes(const MatrixSpec& spec) {
   RequireAxis(kFlagPages, spec.pages.size());
   RequireAxis(kFlagEvents, spec.events.size());
   RequireAxis(kFlagPeriods, spec.periods.size());
+  RequireAxis(kFlagRegistrations, spec.registrations.size());
   RequirePositive(kFlagMsgSizes, spec.msg_sizes);
   RequirePositive(kFlagMrSizes, spec.mr_sizes);
   RequirePositive(kFlagPages, spec.pages);
@@ -358,10 +375,23 @@ void AppendEventsAndPeriods(const MatrixSpec& spec, Scenario point,
       }
       continue;
     }
+    const bool acts_on_pinned = ibodp::MakeEvent(event)->ActsOnPinnedPages();
     for (const uint64_t period : spec.periods) {
-      point.event = event;
-      point.period = period;
-      out->push_back(point);
+      for (const Registration registration : spec.registrations) {
+        point.event = event;
+        point.period = period;
+        point.registration = registration;
+        if (registration == Registration::kPinned && !acts_on_pinned) {
+          if (skipped != nullptr) {
+            skipped->push_back(
+                point.Name() + ": event " + event +
+                " moves, reclaims, merges or writes back the pages, which a "
+                "pinned MR holds where they are (or cannot pin)");
+          }
+          continue;
+        }
+        out->push_back(point);
+      }
     }
   }
 }
@@ -388,10 +418,33 @@ Op OpFromName(std::string_view name) {
                      "'; known operations: " + KnownOps());
 }
 
+std::string_view RegistrationName(Registration registration) {
+  for (const auto& [known, name] : kRegistrationNames) {
+    if (known == registration) {
+      return name;
+    }
+  }
+  throw ibodp::Error("unknown registration #" +
+                     std::to_string(static_cast<int>(registration)));
+}
+
+Registration RegistrationFromName(std::string_view name) {
+  for (const auto& [registration, known] : kRegistrationNames) {
+    if (known == name) {
+      return registration;
+    }
+  }
+  throw ibodp::Error("unknown registration '" + std::string(name) +
+                     "'; known registrations: " + KnownRegistrations());
+}
+
 std::string Scenario::Name() const {
   std::string name = PointName(*this);
   name += "/event=" + event;
   name += "/period=" + std::to_string(period);
+  if (registration != Registration::kOdp) {
+    name += "/reg=" + std::string(RegistrationName(registration));
+  }
   return name;
 }
 
@@ -430,6 +483,22 @@ std::vector<Op> ParseOps(std::string_view flag, std::string_view text) {
   }
   RequireUnique(flag, ops, [](Op op) { return std::string(OpName(op)); });
   return ops;
+}
+
+std::vector<Registration> ParseRegistrations(std::string_view flag,
+                                             std::string_view text) {
+  std::vector<Registration> registrations;
+  for (const std::string_view item : SplitList(flag, text)) {
+    try {
+      registrations.push_back(RegistrationFromName(item));
+    } catch (const ibodp::Error& e) {
+      throw ibodp::Error(std::string(flag) + ": " + e.what());
+    }
+  }
+  RequireUnique(flag, registrations, [](Registration r) {
+    return std::string(RegistrationName(r));
+  });
+  return registrations;
 }
 
 std::vector<std::string> ParseEvents(std::string_view flag,
@@ -523,6 +592,8 @@ MatrixSpec QuickPreset() {
   spec.events = {"none", "soft-dirty",       "mprotect-ro",
                  "fork", "madvise-dontneed", "munmap-remap"};
   spec.periods = {1};
+  spec.registrations = {Registration::kOdp, Registration::kPinned,
+                        Registration::kOdpPrefetch};
   spec.ops_per_repetition = 100;
   spec.warmup_ops = 10;
   spec.repetitions = 5;

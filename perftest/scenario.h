@@ -5,8 +5,9 @@
 // expansion of a MatrixSpec into Scenarios, and the presets.
 //
 // A Scenario is one point of the matrix: one RDMA operation of one message
-// size on an ODP MR of one size, touching a number of pages per operation,
-// with one memory event applied to the MR every `period` operations.
+// size on an MR of one size registered one way, touching a number of pages
+// per operation, with one memory event applied to the MR every `period`
+// operations.
 #ifndef PERFTEST_SCENARIO_H_
 #define PERFTEST_SCENARIO_H_
 
@@ -20,6 +21,21 @@ namespace perftest {
 
 enum class Op { kRead, kWrite, kSend, kFetchAdd };
 
+// How the MR the operations target is registered: ODP, or what its users
+// would do instead.
+enum class Registration {
+  // IBV_ACCESS_ON_DEMAND: the device faults in what is not mapped.
+  kOdp,
+  // A pinned MR: every page pinned and mapped at registration, never
+  // faulted (the floor; the report gives what registering cost).
+  kPinned,
+  // ODP, and after each event every op that touches slots the event
+  // invalidated first calls ibv_advise_mr(PREFETCH, FLUSH) on them. The
+  // prefetch is inside that op's latency: it is what the user pays instead
+  // of the device's faults.
+  kOdpPrefetch,
+};
+
 // The perftest flags behind each MatrixSpec field; error messages name them.
 inline constexpr std::string_view kFlagOps = "--ops";
 inline constexpr std::string_view kFlagMsgSizes = "--msg-sizes";
@@ -27,6 +43,7 @@ inline constexpr std::string_view kFlagMrSizes = "--mr-sizes";
 inline constexpr std::string_view kFlagPages = "--pages";
 inline constexpr std::string_view kFlagEvents = "--events";
 inline constexpr std::string_view kFlagPeriods = "--periods";
+inline constexpr std::string_view kFlagRegistrations = "--registration";
 inline constexpr std::string_view kFlagIterations = "--iterations";
 inline constexpr std::string_view kFlagRepetitions = "--repetitions";
 
@@ -37,6 +54,11 @@ inline constexpr uint64_t kAtomicSize = 8;
 std::string_view OpName(Op op);
 // The inverse of OpName(); throws ibodp::Error naming the known operations.
 Op OpFromName(std::string_view name);
+// "odp", "pinned", "odp-prefetch".
+std::string_view RegistrationName(Registration registration);
+// The inverse of RegistrationName(); throws ibodp::Error naming the known
+// registrations.
+Registration RegistrationFromName(std::string_view name);
 
 struct Scenario {
   Op op = Op::kRead;
@@ -48,14 +70,17 @@ struct Scenario {
   std::string event = "none";
   // The event is applied once every `period` operations (>= 1).
   uint64_t period = 1;
+  Registration registration = Registration::kOdp;
   // Measured operations per repetition, and unmeasured ones before them.
   uint64_t ops = 0;
   uint64_t warmup_ops = 0;
   uint64_t repetitions = 0;
 
   // A stable id of the matrix point, e.g.
-  // "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1".
-  // It leaves out ops, warmup_ops and repetitions, which are not axes.
+  // "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1", with
+  // "/reg=pinned" or "/reg=odp-prefetch" after it for a registration other
+  // than plain ODP. It leaves out ops, warmup_ops and repetitions, which
+  // are not axes.
   std::string Name() const;
 
   bool operator==(const Scenario&) const = default;
@@ -69,6 +94,7 @@ struct MatrixSpec {
   std::vector<uint64_t> pages;
   std::vector<std::string> events;
   std::vector<uint64_t> periods;
+  std::vector<Registration> registrations = {Registration::kOdp};
   uint64_t ops_per_repetition = 0;
   uint64_t warmup_ops = 0;
   uint64_t repetitions = 0;
@@ -80,7 +106,8 @@ struct MatrixSpec {
 };
 
 // Expands `spec` into its cartesian product, in this order (the first axis
-// varies slowest): ops, msg_sizes, mr_sizes, pages, events, periods, each
+// varies slowest): ops, msg_sizes, mr_sizes, pages, events, periods,
+// registrations, each
 // axis in the order the spec lists it. Fetch-add ignores msg_sizes: it gets
 // one scenario per remaining point, with msg_size kAtomicSize.
 //
@@ -109,6 +136,9 @@ std::vector<uint64_t> ParseCountList(std::string_view flag,
                                      std::string_view text);
 // Operation names: "read,write,send,fetch-add".
 std::vector<Op> ParseOps(std::string_view flag, std::string_view text);
+// Registration names: "odp,pinned,odp-prefetch".
+std::vector<Registration> ParseRegistrations(std::string_view flag,
+                                             std::string_view text);
 // Event names out of `known` (usually ibodp::EventNames()).
 std::vector<std::string> ParseEvents(std::string_view flag,
                                      std::string_view text,
@@ -123,12 +153,12 @@ std::string FormatBytes(uint64_t bytes);
 //
 // QuickPreset: a smoke run of a few minutes in the TCG guest. read; msg
 //   4 KiB; MR 1 MiB; pages 16; events none, soft-dirty, mprotect-ro, fork,
-//   madvise-dontneed, munmap-remap; period 1; 100 ops, 10 warm-up ops,
-//   5 repetitions. 6 scenarios.
+//   madvise-dontneed, munmap-remap; period 1; registrations odp, pinned,
+//   odp-prefetch; 100 ops, 10 warm-up ops, 5 repetitions. 18 scenarios.
 // DefaultPreset: what `odplab run` measures per kernel (about 40 minutes
 //   in the TCG guest on 2 cores). read, write, send, fetch-add; msg 4 KiB; MR
-//   1, 8 and 64 MiB; pages 16; every PresetEvents() event; period 1; 100 ops,
-//   10 warm-up ops, 5 repetitions. 156 scenarios.
+//   1, 8 and 64 MiB; pages 16; every PresetEvents() event; period 1; ODP
+//   only; 100 ops, 10 warm-up ops, 5 repetitions. 156 scenarios.
 // FullPreset: the whole matrix. msg 64 B, 4 KiB, 64 KiB, 1 MiB; MR 4 KiB,
 //   1 MiB, 64 MiB, 1 GiB; pages 1, 16; every PresetEvents() event;
 //   periods 1, 10, 100;

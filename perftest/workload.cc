@@ -13,6 +13,7 @@
 
 #include "ibodp/caps.h"
 #include "ibodp/error.h"
+#include "ibodp/prefetch.h"
 #include "ibodp/work.h"
 
 namespace perftest {
@@ -117,8 +118,13 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   local_mr_ =
       ibodp::RegisterMr(pd_.get(), local_.data(), local_.size(),
                         ibodp::kFullAccess, ibodp::Registration::kPinned);
+  const auto registration = scenario.registration == Registration::kPinned
+                                ? ibodp::Registration::kPinned
+                                : ibodp::Registration::kOdp;
+  const auto before = std::chrono::steady_clock::now();
   remote_mr_ = ibodp::RegisterMr(pd_.get(), remote_.data(), remote_.size(),
-                                 ibodp::kFullAccess, ibodp::Registration::kOdp);
+                                 ibodp::kFullAccess, registration);
+  registration_time_ = std::chrono::steady_clock::now() - before;
   BuildRequests();
 }
 
@@ -177,6 +183,9 @@ void Workload::BuildRequests() {
     recvs_[i].num_sge = 1;
     recvs_[i].next = i + 1 < pages ? &recvs_[i + 1] : nullptr;
   }
+  prefetch_sges_.assign(
+      pages,
+      ibv_sge{0, static_cast<uint32_t>(scenario_.msg_size), remote_mr_->lkey});
 }
 
 void Workload::Retarget(uint64_t first_slot) {
@@ -196,6 +205,7 @@ void Workload::Retarget(uint64_t first_slot) {
         recv_sges_[i].addr = addr;
         break;
     }
+    prefetch_sges_[i].addr = addr;
     if (++slot == slots_) {
       slot = 0;
     }
@@ -245,13 +255,24 @@ void Workload::Poll(int expected, Clock::time_point start) {
   }
 }
 
-std::chrono::nanoseconds Workload::RunOp(uint64_t index) {
+void Workload::Prefetch() {
+  // READ only needs the pages readable; every other op writes them.
+  ibodp::PrefetchSges(pd_.get(), prefetch_sges_,
+                      scenario_.op == Op::kRead ? ibodp::PrefetchAccess::kRead
+                                                : ibodp::PrefetchAccess::kWrite,
+                      /*wait=*/true);
+}
+
+std::chrono::nanoseconds Workload::RunOp(uint64_t index, bool since_event) {
   Retarget((index * scenario_.pages) % slots_);
   const bool send = scenario_.op == Op::kSend;
   if (send) {
     PostRecvs();
   }
   const Clock::time_point start = Clock::now();
+  if (since_event && scenario_.registration == Registration::kOdpPrefetch) {
+    Prefetch();
+  }
   PostSends();
   Poll(static_cast<int>(scenario_.pages * (send ? 2 : 1)), start);
   return Clock::now() - start;

@@ -8,9 +8,10 @@
 // An op posts `pages` work requests of msg_size bytes, one per slot: slots
 // are page-aligned, round_up(msg_size, page) bytes apart, and successive
 // ops move on through the MR, wrapping at its end. The "remote" side of
-// every op is the ODP MR: READ reads from it, WRITE and SEND (into RECVs
-// posted on the ODP MR) write to it, fetch-add updates 8 bytes of it. The
-// local side is pinned memory.
+// every op is the MR under test (ODP, or pinned for the pinned
+// registration): READ reads from it, WRITE and SEND (into RECVs posted on
+// it) write to it, fetch-add updates 8 bytes of it. The local side is
+// pinned memory.
 #ifndef PERFTEST_WORKLOAD_H_
 #define PERFTEST_WORKLOAD_H_
 
@@ -43,8 +44,16 @@ class Workload {
   Workload& operator=(const Workload&) = delete;
 
   // Runs op number `index`; returns its latency (post to last completion).
-  // Throws ibodp::Error on a failed completion or a timeout.
-  std::chrono::nanoseconds RunOp(uint64_t index);
+  // With the odp-prefetch registration, an op `since_event` (one that
+  // touches slots the last event invalidated: fewer than OpsToCoverMr()
+  // ops after it) first prefetches its slots, inside the latency. Throws
+  // ibodp::Error on a failed completion or a timeout.
+  std::chrono::nanoseconds RunOp(uint64_t index, bool since_event = false);
+
+  // How long registering the MR under test took (ibv_reg_mr).
+  std::chrono::nanoseconds RegistrationTime() const {
+    return registration_time_;
+  }
 
   // The range the memory events act on: the whole ODP MR.
   ibodp::EventTarget Target() const;
@@ -65,6 +74,8 @@ class Workload {
   void Retarget(uint64_t first_slot);
   void PostRecvs();
   void PostSends();
+  // ibv_advise_mr of the slots Retarget() chose, waiting until mapped.
+  void Prefetch();
   // Polls until `expected` completions; throws on a failed one or when
   // the op has run longer than the timeout since `start`.
   void Poll(int expected, Clock::time_point start);
@@ -73,6 +84,7 @@ class Workload {
   std::chrono::milliseconds timeout_;
   uint64_t stride_ = 0;
   uint64_t slots_ = 0;
+  std::chrono::nanoseconds registration_time_{0};
   // Declared in creation order: teardown runs in reverse.
   ibodp::ProtectionDomain pd_;
   std::unique_ptr<ibodp::LoopbackRcPair> pair_;
@@ -86,6 +98,8 @@ class Workload {
   std::vector<ibv_send_wr> wrs_;
   std::vector<ibv_recv_wr> recvs_;
   std::vector<ibv_sge> recv_sges_;
+  // The slots of the MR under test an op touches, for Prefetch().
+  std::vector<ibv_sge> prefetch_sges_;
   std::vector<ibv_wc> wcs_;
 };
 

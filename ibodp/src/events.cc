@@ -79,6 +79,7 @@ class FileEvent : public SimpleEvent {
  public:
   using SimpleEvent::SimpleEvent;
   bool NeedsFile() const override { return true; }
+  bool ActsOnPinnedPages() const override { return false; }
 };
 
 void MprotectAndBack(const EventTarget& t, int prot) {
@@ -323,6 +324,7 @@ class PageOutEvent : public MemoryEvent {
   std::string_view Name() const override { return "pageout"; }
   std::string_view NotifierEvent() const override { return "MMU_NOTIFY_CLEAR"; }
   bool WriteProtectOnly() const override { return false; }
+  bool ActsOnPinnedPages() const override { return false; }
   std::chrono::nanoseconds Apply(const EventTarget& t) override {
     if (!swap_checked_) {
       RequireSwap();
@@ -342,6 +344,7 @@ class Migrate : public MemoryEvent {
   std::string_view Name() const override { return "migrate"; }
   std::string_view NotifierEvent() const override { return "MMU_NOTIFY_CLEAR"; }
   bool WriteProtectOnly() const override { return false; }
+  bool ActsOnPinnedPages() const override { return false; }
   std::chrono::nanoseconds Apply(const EventTarget& t) override {
     if (nodes_.empty()) {
       nodes_ = RequireNumaNodes();
@@ -423,6 +426,7 @@ class ThpEvent : public MemoryEvent {
   bool WriteProtectOnly() const override { return false; }
   bool NeedsHugePages() const override { return true; }
   bool SlowPerOp() const override { return true; }
+  bool ActsOnPinnedPages() const override { return false; }
   std::chrono::nanoseconds Apply(const EventTarget& t) override {
     const auto addr = reinterpret_cast<uintptr_t>(t.addr);
     if (t.length == 0 || addr % kHugePageBytes != 0 ||
@@ -460,6 +464,7 @@ class KsmEvent : public MemoryEvent {
   std::string_view NotifierEvent() const override { return "MMU_NOTIFY_CLEAR"; }
   bool WriteProtectOnly() const override { return false; }
   bool SlowPerOp() const override { return true; }
+  bool ActsOnPinnedPages() const override { return false; }
   std::chrono::nanoseconds Apply(const EventTarget& t) override {
     Check(madvise(t.addr, t.length, MADV_UNMERGEABLE),
           "madvise(MADV_UNMERGEABLE) (needs CONFIG_KSM)");

@@ -1,8 +1,10 @@
 # Copyright 2026 The ibodp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""rdma-core's own test suite (Debian's python3-pyverbs ships it under
-/usr/share/doc/rdma-core/tests, partly gzipped) on one device, with the
-outcome of every test written to a JSON file.
+"""rdma-core's own test suite on one device, with the outcome of every test
+written to a JSON file. The suite comes from $IBODP_PYVERBS_TESTS (the
+lab's build of rdma-core 65.0 sets it, with PYTHONPATH to its pyverbs), or
+else from Debian's python3-pyverbs (/usr/share/doc/rdma-core/tests, partly
+gzipped).
 
 Runs in the guest: python3 pyverbs_suite.py --dev rxe0 --out FILE
 [--pattern test_odp | --tests ID,ID] [--repeat N]. Each test gets
@@ -24,20 +26,20 @@ import sys
 import time
 import unittest
 
-SUITE_DIR = "/usr/share/doc/rdma-core/tests"
+DEBIAN_SUITE_DIR = "/usr/share/doc/rdma-core/tests"
 
 
 class TestTimeout(Exception):
     pass
 
 
-def unpack(dest):
+def unpack(suite_dir, dest):
     """A runnable copy of the suite in dest/tests."""
     tests = os.path.join(dest, "tests")
     shutil.rmtree(tests, ignore_errors=True)
     os.makedirs(tests)
-    for name in sorted(os.listdir(SUITE_DIR)):
-        src = os.path.join(SUITE_DIR, name)
+    for name in sorted(os.listdir(suite_dir)):
+        src = os.path.join(suite_dir, name)
         if name.endswith(".py.gz"):
             with gzip.open(src, "rb") as f_in, \
                     open(os.path.join(tests, name[:-3]), "wb") as f_out:
@@ -137,6 +139,18 @@ def _run(suite, timeout):
     return runner.run(suite).outcomes
 
 
+def _loaded(name):
+    """The file this process mapped whose path contains name (the
+    libibverbs and pyverbs the suite ran on), or "" when none."""
+    with open("/proc/self/maps", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split(None, 5)
+            path = fields[5].strip() if len(fields) == 6 else ""
+            if name in path:
+                return os.path.dirname(path) if name.endswith("/") else path
+    return ""
+
+
 def _on_alarm(signum, frame):
     del signum, frame
     raise TestTimeout("the test exceeded its time limit")
@@ -164,9 +178,14 @@ def main(argv=None):
         p.error(f"--repeat must be at least 1, not {args.repeat}")
     if args.tests and args.pattern:
         p.error("--tests and --pattern select tests two ways; give one")
-    if not os.path.isdir(SUITE_DIR):
-        print(f"pyverbs_suite: {SUITE_DIR} is missing: apt-get install "
-              "python3-pyverbs", file=sys.stderr)
+    suite_dir = os.environ.get("IBODP_PYVERBS_TESTS") or DEBIAN_SUITE_DIR
+    if not os.path.isdir(suite_dir):
+        print(f"pyverbs_suite: {suite_dir} is missing: "
+              + ("apt-get install python3-pyverbs"
+                 if suite_dir == DEBIAN_SUITE_DIR else
+                 "IBODP_PYVERBS_TESTS names no directory: build the "
+                 "guests' rdma-core again with ./odplab setup"),
+              file=sys.stderr)
         return 2
     if args.hugepages:
         try:
@@ -175,7 +194,7 @@ def main(argv=None):
         except OSError as e:
             print(f"pyverbs_suite: cannot reserve {args.hugepages} huge "
                   f"pages ({e}); the huge-page tests will skip", flush=True)
-    tests_dir = unpack(args.workdir)
+    tests_dir = unpack(suite_dir, args.workdir)
     sys.path.insert(0, tests_dir)
     sys.path.insert(0, args.workdir)
     # The suite reads its options through its own args_parser module.
@@ -193,6 +212,8 @@ def main(argv=None):
             return 2
         rounds.append(_run(suite, args.test_timeout))
     doc = {"device": args.dev, "kernel": os.uname().release,
+           "suite_dir": suite_dir, "pyverbs": _loaded("pyverbs/"),
+           "libibverbs": _loaded("libibverbs.so"),
            "pattern": args.pattern, "tests": wanted,
            "seconds": round(time.monotonic() - t0), "rounds": rounds}
     with open(args.out + ".tmp", "w", encoding="utf-8") as f:

@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from . import (accel, compare, deps, kernel, runcmd, series, source, testcmd,
-               vm)
+from . import (accel, compare, deps, kernel, rdmauser, runcmd, series,
+               source, testcmd, vm)
 from .common import LabError, cache_dir, info, step
 
 
@@ -21,6 +21,10 @@ def cmd_setup(args):
     src = _source(args)
     step(f"kernel source: {src.description} (Linux {src.version}), git "
          f"tree {src.tree_id[:12]} in {src.repo}")
+    user = rdmauser.ensure_guest_userspace()
+    step(f"guest RDMA userspace: rdma-core {rdmauser.RDMA_CORE.version} in "
+         f"{user.rdma_core}, perftest {rdmauser.PERFTEST.version} in "
+         f"{user.perftest}")
     info(f"cache: {cache_dir()}")
     return 0
 

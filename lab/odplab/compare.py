@@ -64,8 +64,9 @@ from pathlib import Path
 from . import schema
 from .common import LabError
 
-# perftest's report schema this reads (perftest/report.h kSchemaVersion).
-SCHEMA_VERSION = 3
+# perftest's report schema this reads (perftest/report.h kSchemaVersion),
+# from perftest/report.schema.json.
+SCHEMA_VERSION = schema.schema_version()
 ALPHA = 0.05
 NOISE = 0.10
 
@@ -299,7 +300,7 @@ def _is_control(row):
 def _family(scenario):
     """What a scenario shares with its control: all but the event."""
     return (scenario["op"], scenario["msg_size"], scenario["mr_size"],
-            scenario["pages"], scenario["period"])
+            scenario["pages"], scenario["period"], registration(scenario))
 
 
 def interleaved(report):
@@ -425,11 +426,50 @@ def _label(report, default):
     return report["context"].get("extra", {}).get("variant") or default
 
 
+def registration(scenario):
+    """How the scenario's MR was registered (perftest's Registration)."""
+    return scenario["registration"]
+
+
+def _point(scenario):
+    """The matrix point of a scenario without its registration."""
+    return tuple(scenario[k] for k in ("op", "msg_size", "mr_size", "pages",
+                                       "event", "period"))
+
+
+ALTERNATIVES = ("pinned", "odp-prefetch")
+
+
+def alternatives(comp, row):
+    """{registration: row} of the pinned and ODP + prefetch scenarios at
+    row's matrix point, where the run measured them on both kernels."""
+    point = _point(row.scenario)
+    return {registration(r.scenario): r for r in comp.rows
+            if not r.errors and registration(r.scenario) in ALTERNATIVES
+            and _point(r.scenario) == point}
+
+
+def against_alternatives(comp, row):
+    """What the user would do instead, next to the candidate's ODP (row.b):
+    the pinned MR's p50 in the candidate's boot (the floor) and the
+    baseline's ODP + prefetch p50, each with the ratio candidate ODP /
+    alternative; {} when the run measured neither."""
+    out = {}
+    alt = alternatives(comp, row)
+    mine = row.b["p50_ns"]
+    for reg, side in (("pinned", "b"), ("odp-prefetch", "a")):
+        if reg in alt and getattr(alt[reg], side)["p50_ns"]:
+            theirs = getattr(alt[reg], side)["p50_ns"]
+            out[reg] = (theirs, mine / theirs if mine is not None else None)
+    return out
+
+
 def headline_rows(comp):
     """One row per event for the headline scenario family: RDMA READ (or
     the first op), the most pages per op, the smallest MR and message,
-    period 1 (or the smallest)."""
-    rows = [r for r in comp.rows if not r.errors]
+    period 1 (or the smallest), ODP registration."""
+    rows = [r for r in comp.rows if not r.errors
+            and registration(r.scenario) == "odp"]
     if not rows:
         return []
     scs = [r.scenario for r in rows]
@@ -451,7 +491,7 @@ def headline_lines(comp):
     lines = []
     rows = headline_rows(comp)
     if not rows:
-        return ["no scenario finished on both kernels"]
+        return ["no ODP scenario finished on both kernels"]
     sc = rows[0].scenario
     lines.append(
         f"headline: {sc['op']} {human_bytes(sc['msg_size'])}, {sc['pages']} "
@@ -466,6 +506,20 @@ def headline_lines(comp):
             f"{fmt('p50_ns', r.a['p50_ns']):>9} -> "
             f"{fmt('p50_ns', r.b['p50_ns']):>9} us "
             f"(x{fmt_ratio(r.ratio['p50_ns'])}, {r.verdict})")
+        alt = against_alternatives(comp, r)
+        parts = []
+        if "pinned" in alt:
+            floor, ratio = alt["pinned"]
+            parts.append(f"pinned MR p50 {fmt('p50_ns', floor)} us in the "
+                         f"{comp.b_label} boot ({comp.b_label} ODP "
+                         f"x{fmt_ratio(ratio)} of it)")
+        if "odp-prefetch" in alt:
+            pre, ratio = alt["odp-prefetch"]
+            parts.append(f"{comp.a_label} ODP + prefetch p50 "
+                         f"{fmt('p50_ns', pre)} us ({comp.b_label} ODP "
+                         f"x{fmt_ratio(ratio)} of it)")
+        if parts:
+            lines.append(f"  {'':<{width}}  " + "; ".join(parts))
     return lines
 
 
@@ -648,7 +702,7 @@ def to_markdown(comp, reference=None, checks=None):
               f"'unreliable' below {comp.min_reps} repetitions.", ""]
     lines += _md_table(md_header(), [md_cells(r) for r in comp.rows])
     if reference:
-        lines += ["", "## Reference: Debian perftest with --odp", ""]
+        lines += ["", f"## Reference: {reference_title(reference)}", ""]
         lines += _md_table(REF_HEADER, reference_rows(reference))
     return "\n".join(lines) + "\n"
 
@@ -664,6 +718,15 @@ def _ref_stats(ref, tool):
             if r["tool"] == tool and not r["warmup"] and "reference" in r]
     return (_median([r["reference"]["t_typical_us"] for r in runs]),
             _median([r["reference"]["p99_us"] for r in runs]), len(runs))
+
+
+def reference_title(reference):
+    """"perftest 25.01.0+0.80 with --odp": the version the guest's context
+    names (reflat.py records it), or "perftest" when it names none."""
+    versions = sorted({(ref or {}).get("context", {}).get(
+        "reference_perftest", "") for ref in reference.values()} - {""})
+    return f"perftest {' / '.join(versions) or '(version not recorded)'} " \
+        "with --odp"
 
 
 def reference_rows(reference):
@@ -771,15 +834,15 @@ def plot_mr_sizes(comp, plt):
     sc0 = head[0].scenario
     fam = [r for r in comp.rows if not r.errors and all(
         r.scenario[k] == sc0[k] for k in ("op", "msg_size", "pages",
-                                          "period"))]
+                                          "period", "registration"))]
     sizes = sorted({r.scenario["mr_size"] for r in fam})
     if len(sizes) < 2:
         return None
     events = list(dict.fromkeys(r.scenario["event"] for r in fam))
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, event in enumerate(events):
-        pts = sorted((r.scenario["mr_size"], r) for r in fam
-                     if r.scenario["event"] == event)
+        pts = sorted(((r.scenario["mr_size"], r) for r in fam
+                      if r.scenario["event"] == event), key=lambda p: p[0])
         color = f"C{i % 10}"
         for side, style in (("a", "-"), ("b", "--")):
             xs = [s for s, r in pts if getattr(r, side)["p50_ns"]]
@@ -858,7 +921,8 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
                              [r.verdict if r.verdict in ("slower", "faster")
                               else "" for r in comp.rows]))
     if reference:
-        parts.append("<h2>Reference: Debian perftest with --odp</h2>")
+        parts.append(f"<h2>Reference: "
+                     f"{html.escape(reference_title(reference))}</h2>")
         parts.append(_html_table(REF_HEADER, reference_rows(reference)))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -23,6 +23,10 @@ PACKAGES = [
     # RDMA userspace: providers (librxe), tools, the field's reference tests
     "rdma-core", "ibverbs-providers", "ibverbs-utils", "perftest",
     "python3-pyverbs",
+    # the guests' newer rdma-core and perftest, built from Debian's source
+    # packages (lab/odplab/rdmauser.py)
+    "ninja-build", "cython3", "python3-dev", "libudev-dev", "libnl-3-dev",
+    "libnl-route-3-dev", "autoconf", "automake", "libtool", "libpci-dev",
     # the report (statistics, plots; Debian's /usr/bin/python3) and the
     # browser that checks the HTML page renders
     "python3-scipy", "python3-matplotlib", "chromium-headless-shell",

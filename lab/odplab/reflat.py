@@ -1,7 +1,8 @@
 # Copyright 2026 The ibodp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Debian perftest's ib_read_lat / ib_write_lat / ib_send_lat with --odp, the
-field's reference, run in the guest next to ibodp's perftest.
+"""perftest's ib_read_lat / ib_write_lat / ib_send_lat with --odp (the lab's
+build of perftest 25.01, first in the guest's PATH), the field's reference,
+run in the guest next to ibodp's perftest.
 
 This file runs in the guest as a script (python3 reflat.py ...; it imports
 nothing from odplab) and is imported on the host to read what it wrote.
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -104,7 +106,8 @@ def run_perftest(binary, op, size, iterations, out_path, timeout):
     """ibodp's perftest on one page of a 4 KiB ODP MR, no memory event:
     the scenario ib_*_lat measures. Returns the minimum, p50 and p99 in us."""
     cmd = [binary, f"--ops={op}", f"--msg_sizes={size}", "--mr_sizes=4K",
-           "--pages=1", "--events=none", f"--iterations={iterations}",
+           "--pages=1", "--events=none", "--registration=odp",
+           f"--iterations={iterations}",
            "--warmup=100", "--repetitions=1", f"--output={out_path}"]
     proc = subprocess.run(cmd, capture_output=True, text=True,
                           timeout=timeout, check=False)
@@ -163,6 +166,8 @@ def guest_main(argv=None):
               "device": args.device, "size": args.size,
               "iterations": args.iterations, "cpu_affinity": pinned,
               "context": context_from_environment(os.environ),
+              "tools": {TOOLS[op][0]: shutil.which(TOOLS[op][0]) or ""
+                        for op in ops},
               "runs": [], "errors": []}
     port = 18515
     for op in ops:

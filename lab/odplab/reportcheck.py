@@ -28,11 +28,16 @@ def expectation_checks(comp, keeps=(False, True)):
         a, b = row.a["faults_per_op"], row.b["faults_per_op"]
         want_a = expect.expected_faults(sc, keeps=keeps[0])
         want_b = expect.expected_faults(sc, keeps=keeps[1])
+        if want_a is None or want_b is None:
+            continue
         facts = sc["event_facts"]
+        reg = "" if sc["registration"] == "odp" else \
+            f", {sc['registration']} MR"
         checks.append((
             f"{sc['op']} after {sc['event']} ({facts['notifier_event']}"
             f"{', write-protect only' if facts['write_protect_only'] else ''}"
-            f"; {sc['pages']} pages, MR {sc['mr_size']} B): {comp.a_label} "
+            f"; {sc['pages']} pages, MR {sc['mr_size']} B{reg}): "
+            f"{comp.a_label} "
             f"{want_a} faults/op, {comp.b_label} {want_b}",
             a == want_a and b == want_b,
             f"{comp.a_label} {a}, {comp.b_label} {b}"))

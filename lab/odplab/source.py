@@ -61,7 +61,7 @@ def makefile_version(tree):
                     for k in ("VERSION", "PATCHLEVEL", "SUBLEVEL"))
 
 
-def _mirror():
+def mirror():
     """The Debian mirror this machine's own apt uses, for the same trust."""
     sources = Path("/etc/apt/sources.list.d/debian.sources")
     if sources.exists():
@@ -80,7 +80,7 @@ def _private_apt(cache):
     src = apt / "ibodp.sources"
     src.write_text(
         "Types: deb\n"
-        f"URIs: {_mirror()}\n"
+        f"URIs: {mirror()}\n"
         f"Suites: {DEBIAN_SUITE}\n"
         "Components: main\n"
         "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import accel, splat
+from . import accel, rdmauser, splat
 from .common import (PROJECT_ROOT, LabError, cache_dir, info, step,
                      tail_file)
 
@@ -141,13 +141,17 @@ def _write_vm_record(out_dir, kernel, variant, argv, chosen, cmd):
     (out_dir / "vm.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
-def _write_command(out_dir, argv, cwd, extra_env):
+def _write_command(out_dir, argv, cwd, extra_env, path=()):
+    """command.sh: the guest's command with its environment; the
+    directories in path go first in the guest's PATH."""
     lines = ["# written by odplab vm run", "set -e", f"cd {shlex.quote(cwd)}"]
     env = {k: v for k, v in os.environ.items()
            if k.startswith(PASS_ENV_PREFIXES)}
     env.update(extra_env)
     for k, v in sorted(env.items()):
         lines.append(f"export {k}={shlex.quote(v)}")
+    if path:
+        lines.append(f"export PATH={shlex.quote(':'.join(path))}:\"$PATH\"")
     lines.append("exec " + shlex.join(argv))
     (out_dir / "command.sh").write_text("\n".join(lines) + "\n")
 
@@ -281,10 +285,16 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
     for p, what in ((out_dir, "results directory"), (cwd, "working directory"),
                     (PROJECT_ROOT, "project directory")):
         _check_path(p, what)
-    keep = sorted({str(PROJECT_ROOT), cwd, *_host_tmp_paths(argv)})
+    user = rdmauser.ensure_guest_userspace()
+    for p in (user.rdma_core, user.perftest):
+        _check_path(p, "guest userspace build")
+    # The guest's own tmpfs hides an IBODP_CACHE under /tmp: bind it in.
+    keep = sorted({str(PROJECT_ROOT), cwd, *_host_tmp_paths(argv),
+                   str(user.rdma_core), str(user.perftest)})
     chosen = accel.choose(kernel.bzimage)
     _write_command(out_dir, argv, cwd,
-                   {**guest_context_env(chosen), **opts.env})
+                   {**guest_context_env(chosen), **user.env(), **opts.env},
+                   path=user.path())
     for stale in ("status", "dmesg.txt", "setup-error", "console.log"):
         (out_dir / stale).unlink(missing_ok=True)
     disk_root = cache_dir() / "disks"

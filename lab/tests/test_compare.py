@@ -21,7 +21,7 @@ def _rep(p50_ns, faults, events=100, inval=16.0, rng=None):
     q = sorted(p50_ns * (0.5 + i / 100) for i in range(101))
     return {
         "ops": 100, "elapsed_ns": 100 * p50_ns, "events": events,
-        "event_time_ns_total": events * 2500.0,
+        "event_time_ns_total": events * 2500.0, "registration_ns": 50e3,
         "faults_per_op": faults, "ops_per_sec": 1e9 / p50_ns,
         "bytes_per_sec": 4096e9 / p50_ns,
         "latency": {"count": 100, "min_ns": q[0], "p50_ns": p50_ns,
@@ -34,16 +34,20 @@ def _rep(p50_ns, faults, events=100, inval=16.0, rng=None):
     }
 
 
-def _scenario(event, mr=1 << 20, op="read", pages=16):
-    name = (f"{op}/msg=4096/mr={mr}/pages={pages}/event={event}/period=1")
+def _scenario(event, mr=1 << 20, op="read", pages=16, reg="odp"):
+    name = (f"{op}/msg=4096/mr={mr}/pages={pages}/event={event}/period=1"
+            + ("" if reg == "odp" else f"/reg={reg}"))
     return {"name": name, "op": op, "msg_size": 4096, "mr_size": mr,
             "pages": pages, "event": event,
             "event_facts": goldens.event_facts(event), "period": 1,
-            "ops": 100, "warmup_ops": 10, "repetitions": 5}
+            "registration": reg, "ops": 100, "warmup_ops": 10,
+            "repetitions": 5}
 
 
 def report(p50_by_event, faults_by_event, reps=5, mrs=(1 << 20,), seed=1,
-           variant="pristine"):
+           variant="pristine", alternatives=None):
+    """alternatives: {registration: {event: p50}} measured besides ODP,
+    with no faults."""
     rng = random.Random(seed)
     results = []
     for mr in mrs:
@@ -55,6 +59,12 @@ def report(p50_by_event, faults_by_event, reps=5, mrs=(1 << 20,), seed=1,
                 "repetitions": [_rep(base * (1 + 0.01 * rng.random()),
                                      faults_by_event[event], rng=rng)
                                 for _ in range(reps)]})
+            for reg, p50s in (alternatives or {}).items():
+                results.append({
+                    "scenario": _scenario(event, mr, reg=reg), "error": "",
+                    "aggregates": {},
+                    "repetitions": [_rep(p50s[event], 0.0, rng=rng)
+                                    for _ in range(reps)]})
     return {"schema_version": compare.SCHEMA_VERSION,
             "context": goldens.context(variant=variant),
             "results": results}
@@ -79,6 +89,20 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 class Normalised(unittest.TestCase):
+    def test_each_registration_is_divided_by_its_own_control(self):
+        pinned = {e: 30e3 for e in EVENTS}
+        a = interleaved(report(P50, FAULTS_PRISTINE, seed=1,
+                               alternatives={"pinned": pinned}))
+        b = interleaved(report(P50, FAULTS_PATCHED, seed=2,
+                               alternatives={"pinned": pinned}))
+        comp = compare.compare(a, b)
+        base = {r.name: r.baseline for r in comp.normalised}
+        none = "read/msg=4096/mr=1048576/pages=16/event=none/period=1"
+        self.assertEqual(base[none.replace("none", "soft-dirty")], none)
+        self.assertEqual(
+            base[none.replace("none", "soft-dirty") + "/reg=pinned"],
+            none + "/reg=pinned")
+
     def test_slow_rounds_in_one_run_are_divided_out(self):
         a = interleaved(report(P50, FAULTS_PRISTINE, seed=1))
         b = interleaved(report(P50, FAULTS_PRISTINE, seed=2), (0, 1, 2))
@@ -353,11 +377,40 @@ class MarkdownMatchesJson(unittest.TestCase):
         self.assertRegex(lines[2], r"soft-dirty\s+faults/op\s+16\.00 ->\s+"
                          r"0\.00")
 
+    def test_headline_sets_patched_odp_against_pinned_and_prefetch(self):
+        # The patched boot's pinned MR at 800 us, pristine's ODP + prefetch
+        # at 1200 us: patched ODP (900 us) is x1.12 and x0.75 of them.
+        pinned_a = {e: 10e3 for e in EVENTS}
+        pinned_b = {e: 800e3 for e in EVENTS}
+        prefetch_a = {e: 1200e3 for e in EVENTS}
+        prefetch_b = {e: 1e3 for e in EVENTS}
+        comp = compare.compare(
+            report(P50, FAULTS_PRISTINE, alternatives={
+                "pinned": pinned_a, "odp-prefetch": prefetch_a}),
+            report(P50, FAULTS_PATCHED, alternatives={
+                "pinned": pinned_b, "odp-prefetch": prefetch_b}),
+            a_label="pristine", b_label="patched")
+        rows = compare.headline_rows(comp)
+        self.assertEqual([r.scenario["registration"] for r in rows],
+                         ["odp"] * len(EVENTS))
+        soft = next(r for r in rows if r.scenario["event"] == "soft-dirty")
+        alt = compare.against_alternatives(comp, soft)
+        self.assertAlmostEqual(alt["pinned"][0], 800e3)
+        self.assertAlmostEqual(alt["odp-prefetch"][0], 1200e3)
+        self.assertAlmostEqual(alt["pinned"][1], soft.b["p50_ns"] / 800e3)
+        lines = compare.headline_lines(comp)
+        self.assertEqual(len(lines), 1 + 2 * len(EVENTS))
+        self.assertIn("pinned MR p50 800", lines[4])
+        self.assertIn("pristine ODP + prefetch p50 1200", lines[4])
+
 
 class Html(unittest.TestCase):
     def test_three_inline_svg_plots_with_two_mr_sizes(self):
-        a = report(P50, FAULTS_PRISTINE, mrs=(1 << 20, 64 << 20))
-        b = report(P50, FAULTS_PATCHED, mrs=(1 << 20, 64 << 20))
+        alt = {"pinned": {e: 30e3 for e in EVENTS}}
+        a = report(P50, FAULTS_PRISTINE, mrs=(1 << 20, 64 << 20),
+                   alternatives=alt)
+        b = report(P50, FAULTS_PATCHED, mrs=(1 << 20, 64 << 20),
+                   alternatives=alt)
         page = compare.to_html(compare.compare(a, b),
                                compare.results_by_name(a),
                                compare.results_by_name(b))

@@ -1,6 +1,6 @@
 # Copyright 2026 The ibodp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""Reading Debian perftest's ib_*_lat output and pairing it with ibodp's."""
+"""Reading perftest's ib_*_lat output and pairing it with ibodp's."""
 
 import unittest
 

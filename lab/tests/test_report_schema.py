@@ -67,7 +67,21 @@ class FaultExpectationsFromTheReport(unittest.TestCase):
         self.assertEqual(sorted(failed), sorted(
             r["scenario"]["name"] for r in data["results"]
             if r["scenario"]["op"] == "read"
+            and r["scenario"]["registration"] == "odp"
             and r["scenario"]["event"] in wp_only))
+
+    def test_a_pinned_mr_never_faults_and_prefetch_has_no_count(self):
+        data = goldens.golden()
+        alt = [r for r in data["results"]
+               if r["scenario"]["registration"] != "odp"]
+        self.assertEqual(sorted(r["scenario"]["registration"] for r in alt),
+                         ["odp-prefetch", "pinned"])
+        for r in alt:
+            r["repetitions"][0]["faults_per_op"] = 3.0
+        failed = {n for n in self.problems(data, keeps=True)}
+        self.assertEqual(failed, {r["scenario"]["name"] for r in alt
+                                  if r["scenario"]["registration"] ==
+                                  "pinned"})
 
     def test_a_changed_classification_changes_the_expectation(self):
         data = goldens.golden()

@@ -76,9 +76,11 @@ class BadFlags(unittest.TestCase):
         proc = run(["--preset=quick", "--dry_run"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         lines = proc.stdout.splitlines()
-        self.assertEqual(lines[-1], "6 scenarios")
-        self.assertIn(
-            "read/msg=4096/mr=1048576/pages=16/event=fork/period=1", lines)
+        self.assertEqual(lines[-1], "18 scenarios")
+        for reg in ("", "/reg=pinned", "/reg=odp-prefetch"):
+            self.assertIn(
+                "read/msg=4096/mr=1048576/pages=16/event=fork/period=1" + reg,
+                lines)
 
     def test_dry_run_still_rejects_bad_flags(self):
         proc = run(["--dry_run", "--events=bogus"])
@@ -121,13 +123,26 @@ class BadFlags(unittest.TestCase):
 
     def test_a_thp_event_leaves_out_the_mr_sizes_it_cannot_use(self):
         proc = run(["--preset=quick", "--events=none,thp-collapse",
-                    "--mr-sizes=1M,4M", "--dry_run", "--json"])
+                    "--mr-sizes=1M,4M", "--registration=odp", "--dry_run",
+                    "--json"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         names = json.loads(proc.stdout)["scenarios"]
         self.assertEqual(names, [
             "read/msg=4096/mr=1048576/pages=16/event=none/period=1",
             "read/msg=4096/mr=4194304/pages=16/event=none/period=1",
             "read/msg=4096/mr=4194304/pages=16/event=thp-collapse/period=1"])
+
+    def test_a_pinned_mr_leaves_out_events_that_move_its_pages(self):
+        proc = run(["--events=fork,migrate", "--registration=odp,pinned",
+                    "--dry_run", "--json"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = json.loads(proc.stdout)["scenarios"]
+        point = "read/msg=4096/mr=1048576/pages=16/event="
+        self.assertEqual(names, [point + "fork/period=1",
+                                 point + "fork/period=1/reg=pinned",
+                                 point + "migrate/period=1"])
+        self.assertIn("left out " + point + "migrate/period=1/reg=pinned: "
+                      "event migrate moves", proc.stderr)
 
     def test_dry_run_json_lists_the_scenario_names(self):
         proc = run(["--preset=quick", "--dry_run", "--json"])

@@ -32,5 +32,15 @@ TEST(ContextFromEnvironmentTest, NullEnvironmentIsEmpty) {
   EXPECT_TRUE(ContextFromEnvironment(nullptr).empty());
 }
 
+// The lab checks that a guest loaded its rdma-core build from this entry.
+TEST(BuildContextTest, NamesTheLibibverbsFileThisProcessLoaded) {
+  char arg0[] = "perftest";
+  char* argv[] = {arg0, nullptr};
+  const Context ctx = BuildContext("rxe0", 1, argv);
+  const std::string lib = ctx.extra.at("libibverbs");
+  EXPECT_EQ(lib.front(), '/') << lib;
+  EXPECT_NE(lib.find("/libibverbs.so."), std::string::npos) << lib;
+}
+
 }  // namespace
 }  // namespace perftest

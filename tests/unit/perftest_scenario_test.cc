@@ -118,6 +118,49 @@ TEST(ParseOpsTest, RejectsUnknownOperation) {
   EXPECT_ERROR_HAS(OpFromName("READ"), "unknown operation 'READ'");
 }
 
+TEST(ParseRegistrationsTest, AcceptsEveryRegistrationInOrder) {
+  EXPECT_EQ(
+      ParseRegistrations("--registration", "pinned,odp,odp-prefetch"),
+      (std::vector<Registration>{Registration::kPinned, Registration::kOdp,
+                                 Registration::kOdpPrefetch}));
+  for (const Registration r : {Registration::kOdp, Registration::kPinned,
+                               Registration::kOdpPrefetch}) {
+    EXPECT_EQ(RegistrationFromName(RegistrationName(r)), r);
+  }
+}
+
+TEST(ParseRegistrationsTest, RejectsUnknownAndRepeated) {
+  EXPECT_ERROR_HAS(
+      ParseRegistrations("--registration", "odp,prefetch"),
+      "--registration: unknown registration 'prefetch'; known registrations: "
+      "odp, pinned, odp-prefetch");
+  EXPECT_ERROR_HAS(ParseRegistrations("--registration", "odp,odp"),
+                   "--registration lists odp twice");
+}
+
+TEST(ExpandMatrixTest, RegistrationIsTheFastestAxisAndOdpKeepsItsName) {
+  MatrixSpec spec;
+  spec.ops = {Op::kRead};
+  spec.msg_sizes = {4096};
+  spec.mr_sizes = {1 << 20};
+  spec.pages = {1};
+  spec.events = {"none", "fork"};
+  spec.periods = {1};
+  spec.registrations = {Registration::kOdp, Registration::kPinned};
+  spec.ops_per_repetition = 1;
+  spec.repetitions = 1;
+  const std::vector<Scenario> all = ExpandMatrix(spec);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0].Name(),
+            "read/msg=4096/mr=1048576/pages=1/event=none/period=1");
+  EXPECT_EQ(all[1].Name(),
+            "read/msg=4096/mr=1048576/pages=1/event=none/period=1/reg=pinned");
+  EXPECT_EQ(all[2].event, "fork");
+  EXPECT_EQ(all[2].registration, Registration::kOdp);
+  spec.registrations.clear();
+  EXPECT_ERROR_HAS(ExpandMatrix(spec), "--registration");
+}
+
 TEST(ParseEventsTest, AcceptsKnownEvents) {
   EXPECT_EQ(ParseEvents("--events", "none,soft-dirty", ibodp::EventNames()),
             (std::vector<std::string>{"none", "soft-dirty"}));
@@ -276,9 +319,17 @@ TEST(ScenarioPresetTest, QuickPreset) {
   MatrixSpec spec = QuickPreset();
   spec.memory_limit_bytes = 24 * kGiB;
   const std::vector<Scenario> all = ExpandMatrix(spec);
-  ASSERT_EQ(all.size(), 6u);
-  EXPECT_EQ(all[1].Name(),
+  // 6 events, each with ODP, pinned and ODP + prefetch (the fastest axis).
+  ASSERT_EQ(all.size(), 18u);
+  EXPECT_EQ(all[3].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1");
+  EXPECT_EQ(all[4].Name(),
+            "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1/"
+            "reg=pinned");
+  EXPECT_EQ(all[5].Name(),
+            "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1/"
+            "reg=odp-prefetch");
+  EXPECT_EQ(Names(all).size(), all.size()) << "names must be unique";
   EXPECT_EQ(all[0].ops, 100u);
   EXPECT_EQ(all[0].warmup_ops, 10u);
   EXPECT_EQ(all[0].repetitions, 5u);

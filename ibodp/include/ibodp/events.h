@@ -56,6 +56,12 @@ class MemoryEvent {
   // TCG (the THP movers, a KSM merge): perftest's presets leave such
   // events out, and they are run on their own.
   virtual bool SlowPerOp() const { return false; }
+  // Whether the event does its work on pages that a pinned (non-ODP) MR
+  // holds. Moving, reclaiming, merging or collapsing a page skips or fails
+  // on a pinned one, and the kernel refuses a long-term pin of a
+  // MAP_SHARED file mapping on most filesystems (writeback must be able to
+  // write-protect it), so those events cannot act on a pinned MR.
+  virtual bool ActsOnPinnedPages() const { return true; }
   // Applies the event once; returns the time spent in system calls.
   // Throws Error naming the failing call.
   virtual std::chrono::nanoseconds Apply(const EventTarget& target) = 0;

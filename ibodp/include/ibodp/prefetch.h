@@ -9,6 +9,7 @@
 #include <infiniband/verbs.h>
 
 #include <cstddef>
+#include <span>
 #include <string>
 
 namespace ibodp {
@@ -32,6 +33,13 @@ std::string PrefetchRangeProblem(const ibv_mr& mr, const void* addr,
 // failed call (EFAULT when part of the range cannot be mapped).
 void PrefetchMr(const ibv_mr& mr, const void* addr, size_t length,
                 PrefetchAccess access, bool wait);
+
+// Prefetches every range of `sges` (each inside the ODP MR of its lkey, in
+// `pd`) with one ibv_advise_mr() call, with PrefetchMr's fallback and
+// errors. It does not check the ranges and allocates nothing unless it
+// throws: a measured path can call it.
+void PrefetchSges(ibv_pd* pd, std::span<ibv_sge> sges, PrefetchAccess access,
+                  bool wait);
 
 }  // namespace ibodp
 

@@ -8,7 +8,7 @@ import functools
 import json
 import subprocess
 
-from .. import compare, expect, guestjob
+from .. import compare, expect, guestjob, rdmauser
 from ..userspace import KHUGEPAGED_ASLEEP, KHUGEPAGED_CONTEXT, PERFTEST
 
 PAGES = 16
@@ -36,7 +36,8 @@ def perftest_job(odplab, variant):
         KHUGEPAGED_ASLEEP, PERFTEST, "--preset=quick",
         "--context=" + KHUGEPAGED_CONTEXT, "--ops=" + ",".join(OPS),
         "--msg-sizes=4K", "--mr-sizes=2M", f"--pages={PAGES}",
-        "--events=" + ",".join(events()), "--iterations=20", "--warmup=20",
+        "--events=" + ",".join(events()), "--registration=odp",
+        "--iterations=20", "--warmup=20",
         f"--repetitions={compare.min_repetitions()}",
         f"--output={guestjob.path_in(name, 'perftest.json')}"], 1500)
 
@@ -66,6 +67,69 @@ def test_context_names_the_accelerator(odplab, variant):
     extra = report["context"]["extra"]
     assert (extra.get("accelerator"), extra.get("qemu_cpu")) == (
         vm_record["accelerator"], vm_record["qemu_cpu"])
+
+
+def test_context_names_the_labs_rdma_core(odplab, variant):
+    """perftest loaded libibverbs from the lab's rdma-core build, which the
+    guest's environment names, not the host's older one."""
+    _, report = report_of(odplab, variant)
+    extra = report["context"]["extra"]
+    lib = rdmauser.ensure_guest_userspace().lib
+    assert extra.get("libibverbs", "").startswith(f"{lib}/libibverbs.so."), (
+        f"perftest loaded {extra.get('libibverbs')}, not {lib}/libibverbs.so")
+    assert extra.get("rdma_core") == rdmauser.RDMA_CORE.version
+
+
+ALT_OPS = 20
+
+
+def alternatives_job(odplab, variant):
+    """A READ after madvise(DONTNEED), which drops the pages on every
+    kernel, on a pinned MR and on ODP with prefetch."""
+    name = f"perftest-alternatives-{variant}"
+    return odplab.job(variant, name, [
+        KHUGEPAGED_ASLEEP, PERFTEST, "--context=" + KHUGEPAGED_CONTEXT,
+        "--ops=read", "--msg-sizes=4K", "--mr-sizes=1M", f"--pages={PAGES}",
+        "--events=madvise-dontneed", "--periods=1",
+        "--registration=pinned,odp-prefetch", f"--iterations={ALT_OPS}",
+        "--warmup=20", "--repetitions=2",
+        f"--output={guestjob.path_in(name, 'perftest.json')}"], 900)
+
+
+def alternative(odplab, variant, registration):
+    job = alternatives_job(odplab, variant)
+    path = job.out / "perftest.json"
+    assert path.exists(), f"perftest wrote no report: {job.result.message}"
+    rows = [r for r in _load(path)["results"]
+            if r["scenario"]["registration"] == registration]
+    assert len(rows) == 1, f"{len(rows)} {registration} scenarios"
+    assert not rows[0]["error"], rows[0]["error"]
+    return job, rows[0]
+
+
+def test_pinned_mr_never_faults(odplab, variant):
+    job, row = alternative(odplab, variant, "pinned")
+    assert job.clean, job.result.message
+    got = [rep["faults_per_op"] for rep in row["repetitions"]]
+    assert got == [0.0, 0.0], f"a pinned MR faulted: {got} faults per op"
+    assert all(rep["registration_ns"] > 0 for rep in row["repetitions"])
+
+
+def test_prefetch_maps_what_the_op_reads(odplab, variant):
+    """ibv_advise_mr runs on rxe through the lab's rdma-core: where the
+    kernel has rxe's ODP counters, every page the op reads was prefetched
+    after the event and none faulted."""
+    _, row = alternative(odplab, variant, "odp-prefetch")
+    for rep in row["repetitions"]:
+        hw = next(c for c in rep["counters"] if c["source"] == "hw_counters")
+        if variant == "pristine":
+            # Without rxe-patches/ 0002 there are no rxe ODP counters.
+            assert not hw["available"], hw["values"]
+            continue
+        assert hw["available"], hw["unavailable_reason"]
+        assert (hw["values"]["page_prefetch"],
+                hw["values"]["page_faults"]) == (PAGES * ALT_OPS, 0), (
+            f"prefetched and faulted pages: {hw['values']}")
 
 
 def test_faults_per_op(odplab, variant, event, op):

@@ -1,6 +1,6 @@
 # Copyright 2026 The ibodp Authors
 # SPDX-License-Identifier: Apache-2.0
-"""rdma-core's pyverbs suite (python3-pyverbs) on rxe0 of each kernel,
+"""rdma-core's pyverbs suite (the lab's build of rdma-core 65.0) on rxe0 of each kernel,
 from the suite's own outcome file: every ODP test passes or skips with
 rdma-core's reason, and patched passes every test pristine passes."""
 
@@ -8,7 +8,7 @@ import collections
 
 import pytest
 
-from .. import guestjob, pyverbs, skips
+from .. import guestjob, pyverbs, rdmauser, skips
 from ..common import info
 from ..kernel import COMPARED
 
@@ -23,11 +23,27 @@ def suite_job(odplab, variant):
         echo=False)
 
 
-def outcomes(odplab, variant):
+def suite_doc(odplab, variant):
     job = suite_job(odplab, variant)
     data = job.json("outcomes.json")
     assert data is not None, f"no outcomes.json: {job.result.message}"
-    return data["rounds"][0]
+    return data
+
+
+def outcomes(odplab, variant):
+    return suite_doc(odplab, variant)["rounds"][0]
+
+
+def test_suite_is_the_labs_rdma_core(odplab, variant):
+    """The suite, pyverbs and libibverbs came from the lab's rdma-core
+    build (65.0), not from the host's python3-pyverbs."""
+    doc = suite_doc(odplab, variant)
+    user = rdmauser.ensure_guest_userspace()
+    assert doc.get("suite_dir") == str(user.pyverbs_tests)
+    assert doc.get("pyverbs", "").startswith(str(user.rdma_core)), doc.get(
+        "pyverbs")
+    assert doc.get("libibverbs", "").startswith(f"{user.lib}/"), doc.get(
+        "libibverbs")
 
 
 def test_suite_ran_clean(odplab, variant):

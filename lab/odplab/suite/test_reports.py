@@ -12,7 +12,7 @@ from ..kernel import COMPARED
 from ..userspace import PERFTEST
 from .test_perftest import perftest_job
 
-# ibodp's perftest against Debian's ib_read_lat --odp: warm 2-byte RDMA
+# ibodp's perftest against perftest 25.01's ib_read_lat --odp: warm 2-byte RDMA
 # READ in alternating rounds in one guest boot. Asserted: each tool's floor
 # (its least per-round minimum) agrees within this fraction, since both
 # time the same post-to-completion path. The p50 is reported, not asserted:
@@ -64,7 +64,8 @@ def test_reference_floor(odplab):
 SAME_KERNEL_ARGS = ("--ops=read,write", "--msg-sizes=4K", "--mr-sizes=1M",
                     "--pages=16",
                     "--events=none,soft-dirty,mprotect-ro,madvise-dontneed",
-                    "--iterations=100", "--warmup=20", "--repetitions=5")
+                    "--iterations=100", "--warmup=20", "--repetitions=5",
+                    "--registration=odp")
 BOOTS = ("boot1", "boot2")
 
 
