@@ -147,7 +147,9 @@ def _loaded(name):
             fields = line.split(None, 5)
             path = fields[5].strip() if len(fields) == 6 else ""
             if name in path:
-                return os.path.dirname(path) if name.endswith("/") else path
+                # "pyverbs/": the package directory, not the module file.
+                return (path[:path.index(name) + len(name) - 1]
+                        if name.endswith("/") else path)
     return ""
 
 

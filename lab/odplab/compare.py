@@ -190,6 +190,8 @@ class Row:
     # or, when `baseline` names a control, their per-round ratios to it.
     samples: tuple = ((), ())
     baseline: str = ""  # the control row the samples are normalised by
+    # The repetitions' p50 of A and of B, as measured (never normalised).
+    p50s: tuple = ((), ())
 
 
 @dataclass
@@ -398,6 +400,7 @@ def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
                               else None)
         row.samples = (metric_values(ra, "p50_ns") if ra else [],
                        metric_values(rb, "p50_ns") if rb else [])
+        row.p50s = row.samples
         row.n_a, row.n_b = len(row.samples[0]), len(row.samples[1])
         rows.append(row)
     comp = Comparison(
@@ -453,13 +456,20 @@ def against_alternatives(comp, row):
     """What the user would do instead, next to the candidate's ODP (row.b):
     the pinned MR's p50 in the candidate's boot (the floor) and the
     baseline's ODP + prefetch p50, each with the ratio candidate ODP /
-    alternative; {} when the run measured neither."""
+    alternative; {} when the run measured neither.
+
+    Each p50 here is the median over repetitions, not their mean: under
+    rxe a repetition runs in one of two modes for its whole length (a fast
+    one, and one about 1.5x slower where each post wakes a kworker; see
+    the README's "reference"), and which one is luck of the set-up. Five
+    repetitions' mean moves with how many landed in the slow mode, the
+    median does not while most are fast."""
     out = {}
     alt = alternatives(comp, row)
-    mine = row.b["p50_ns"]
-    for reg, side in (("pinned", "b"), ("odp-prefetch", "a")):
-        if reg in alt and getattr(alt[reg], side)["p50_ns"]:
-            theirs = getattr(alt[reg], side)["p50_ns"]
+    mine = _median(row.p50s[1])
+    for reg, side in (("pinned", 1), ("odp-prefetch", 0)):
+        theirs = _median(alt[reg].p50s[side]) if reg in alt else None
+        if theirs:
             out[reg] = (theirs, mine / theirs if mine is not None else None)
     return out
 
@@ -510,14 +520,16 @@ def headline_lines(comp):
         parts = []
         if "pinned" in alt:
             floor, ratio = alt["pinned"]
-            parts.append(f"pinned MR p50 {fmt('p50_ns', floor)} us in the "
+            parts.append(f"pinned MR {fmt('p50_ns', floor)} us in the "
                          f"{comp.b_label} boot ({comp.b_label} ODP "
-                         f"x{fmt_ratio(ratio)} of it)")
+                         f"x{fmt_ratio(ratio)})")
         if "odp-prefetch" in alt:
             pre, ratio = alt["odp-prefetch"]
-            parts.append(f"{comp.a_label} ODP + prefetch p50 "
+            parts.append(f"{comp.a_label} ODP + prefetch "
                          f"{fmt('p50_ns', pre)} us ({comp.b_label} ODP "
-                         f"x{fmt_ratio(ratio)} of it)")
+                         f"x{fmt_ratio(ratio)})")
+        if parts:
+            parts[0] = "median p50: " + parts[0]
         if parts:
             lines.append(f"  {'':<{width}}  " + "; ".join(parts))
     return lines
