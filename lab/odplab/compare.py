@@ -722,7 +722,25 @@ def to_markdown(comp, reference=None, checks=None):
 # ---------------------------------------------------------- the reference
 
 REF_HEADER = ["tool", "bytes", "typical us A", "typical us B", "B/A",
-              "p99 us A", "p99 us B", "rounds A/B"]
+              "p99 us A", "p99 us B", "rounds A/B", "valid"]
+
+# A typical latency this close to one scheduler tick, or above it, is the
+# tick: both ends of ib_write_lat and ib_send_lat busy-poll, and on a
+# 2-vCPU guest the side that waits runs once the other's slice ends.
+TICK_SHARE = 0.9
+
+
+def tick_problem(ref, typical_us):
+    """Why a reference tool's typical is the scheduler's tick and not an
+    RDMA latency, or "" (also when the guest did not say its HZ)."""
+    hz = (ref or {}).get("context", {}).get("kernel_hz", "")
+    if typical_us is None or not str(hz).isdigit() or int(hz) == 0:
+        return ""
+    tick_us = 1e6 / int(hz)
+    if typical_us < TICK_SHARE * tick_us:
+        return ""
+    return (f"invalid: typical {typical_us:.0f} us is the scheduler tick "
+            f"(HZ {hz}: {tick_us:.0f} us), not RDMA")
 
 
 def _ref_stats(ref, tool):
@@ -755,12 +773,16 @@ def reference_rows(reference):
         ta, pa, na = _ref_stats(a, tool)
         tb, pb, nb = _ref_stats(b, tool)
         size = ((a or b) or {}).get("size", "?")
+        problems = [f"{side}: {p}" for side, p in
+                    (("A", tick_problem(a, ta)), ("B", tick_problem(b, tb)))
+                    if p]
         rows.append([tool, str(size),
                      "-" if ta is None else f"{ta:.2f}",
                      "-" if tb is None else f"{tb:.2f}",
                      fmt_ratio(tb / ta if ta and tb is not None else None),
                      "-" if pa is None else f"{pa:.2f}",
-                     "-" if pb is None else f"{pb:.2f}", f"{na}/{nb}"])
+                     "-" if pb is None else f"{pb:.2f}", f"{na}/{nb}",
+                     "; ".join(problems) or "yes"])
     return rows
 
 

@@ -54,6 +54,19 @@ class Kernel:
     def bzimage(self):
         return self.directory / "bzImage"
 
+    @property
+    def hz(self):
+        """CONFIG_HZ of the build's .config (the scheduler tick's rate), or
+        None when the build has no config file or no such line."""
+        try:
+            text = (self.directory / "config").read_text()
+        except OSError:
+            return None
+        for line in text.splitlines():
+            if line.startswith("CONFIG_HZ="):
+                return int(line.split("=", 1)[1])
+        return None
+
 
 def compiler_id():
     out = subprocess.run(["gcc", "--version"], capture_output=True,

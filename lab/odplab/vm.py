@@ -121,11 +121,16 @@ def _check_path(p, what):
                        "use a path without them")
 
 
-def guest_context_env(chosen):
+def guest_context_env(chosen, kernel=None):
     """What the guest command is told of the VM it runs in: perftest puts
-    every IBODP_CONTEXT_<KEY> into its report's context."""
-    return {"IBODP_CONTEXT_ACCELERATOR": chosen.name,
-            "IBODP_CONTEXT_QEMU_CPU": chosen.cpu}
+    every IBODP_CONTEXT_<KEY> into its report's context (and reflat.py into
+    its own). The kernel's HZ says what a latency of one tick means."""
+    env = {"IBODP_CONTEXT_ACCELERATOR": chosen.name,
+           "IBODP_CONTEXT_QEMU_CPU": chosen.cpu}
+    hz = kernel.hz if kernel is not None else None
+    if hz:
+        env["IBODP_CONTEXT_KERNEL_HZ"] = str(hz)
+    return env
 
 
 def _write_vm_record(out_dir, kernel, variant, argv, chosen, cmd):
@@ -293,7 +298,8 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
                    str(user.rdma_core), str(user.perftest)})
     chosen = accel.choose(kernel.bzimage)
     _write_command(out_dir, argv, cwd,
-                   {**guest_context_env(chosen), **user.env(), **opts.env},
+                   {**guest_context_env(chosen, kernel), **user.env(),
+                    **opts.env},
                    path=user.path())
     for stale in ("status", "dmesg.txt", "setup-error", "console.log"):
         (out_dir / stale).unlink(missing_ok=True)

@@ -307,6 +307,13 @@ class GuestCommand(unittest.TestCase):
             script = (Path(d) / "command.sh").read_text()
         self.assertIn("export IBODP_CONTEXT_ACCELERATOR=tcg\n", script)
         self.assertIn("export IBODP_CONTEXT_QEMU_CPU=qemu64\n", script)
+        # The kernel's tick rate, from its build's config, when known.
+        with tempfile.TemporaryDirectory() as d:
+            (Path(d) / "config").write_text("CONFIG_X=y\nCONFIG_HZ=250\n")
+            env = vm.guest_context_env(chosen, kernel.Kernel(Path(d), {}))
+            self.assertEqual(env["IBODP_CONTEXT_KERNEL_HZ"], "250")
+            self.assertNotIn("IBODP_CONTEXT_KERNEL_HZ", vm.guest_context_env(
+                chosen, kernel.Kernel(Path(d) / "none", {})))
         # reflat (run in the guest) reads them back as perftest does
         env = {"IBODP_CONTEXT_ACCELERATOR": "tcg", "IBODP_CONTEXT_": "x",
                "IBODP_CONTEXT_QEMU_CPU": "qemu64", "PATH": "/bin"}

@@ -4,6 +4,7 @@
 
 import unittest
 
+from odplab import compare
 from odplab.reflat import RefError, agreement, floors, parse_lat_output
 
 # The shape perftest 4.5's ib_read_lat prints (tabs and spaces as it does).
@@ -114,3 +115,24 @@ class Floors(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TickBound(unittest.TestCase):
+    def test_a_typical_of_one_tick_is_marked_invalid(self):
+        def ref(typical_by_tool, hz="250"):
+            return {"size": 2, "context": {"kernel_hz": hz}, "runs": [
+                {"tool": tool, "warmup": False,
+                 "reference": {"t_typical_us": t, "p99_us": t}}
+                for tool, t in typical_by_tool.items()]}
+        rows = compare.reference_rows({
+            "A": ref({"ib_read_lat": 23.0, "ib_write_lat": 4003.0}),
+            "B": ref({"ib_read_lat": 24.0, "ib_write_lat": 3990.0})})
+        valid = {r[0]: r[-1] for r in rows}
+        self.assertEqual(valid["ib_read_lat"], "yes")
+        self.assertIn("A: invalid: typical 4003 us is the scheduler tick "
+                      "(HZ 250: 4000 us)", valid["ib_write_lat"])
+        self.assertIn("B: invalid", valid["ib_write_lat"])
+        # Without the guest's HZ nothing can be said.
+        rows = compare.reference_rows({"A": ref({"ib_write_lat": 4003.0},
+                                                hz=""), "B": None})
+        self.assertEqual(rows[0][-1], "yes")
