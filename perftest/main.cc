@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "background.h"
 #include "context.h"
 #include "ibodp/caps.h"
 #include "ibodp/device.h"
@@ -43,6 +44,11 @@ DEFINE_string(mr_sizes, "", "ODP MR sizes, e.g. 4K,1M,1G");
 DEFINE_string(pages, "", "page-aligned slots each op touches, e.g. 1,16");
 DEFINE_string(events, "", "memory events (see --list_events)");
 DEFINE_string(periods, "", "apply the event every N ops, e.g. 1,10");
+DEFINE_string(backgrounds, "",
+              "none (the event scenarios) and kernel activities to run "
+              "--seconds of ops under, with no event: writeback");
+DEFINE_uint64(seconds, 0,
+              "length of a background scenario's window (0: preset)");
 DEFINE_string(registration, "",
               "how the MR under test is registered: odp (the device faults), "
               "pinned (a non-ODP MR: the floor), odp-prefetch (ODP with "
@@ -108,6 +114,14 @@ MatrixSpec SpecFromFlags() {
   if (!FLAGS_events.empty()) {
     spec.events =
         perftest::ParseEvents("--events", FLAGS_events, ibodp::EventNames());
+  }
+  if (!FLAGS_backgrounds.empty()) {
+    spec.backgrounds = perftest::ParseBackgrounds(perftest::kFlagBackgrounds,
+                                                  FLAGS_backgrounds,
+                                                  perftest::BackgroundNames());
+  }
+  if (FLAGS_seconds != 0) {
+    spec.seconds = FLAGS_seconds;
   }
   if (!FLAGS_registration.empty()) {
     spec.registrations = perftest::ParseRegistrations(
@@ -239,14 +253,15 @@ int main(int argc, char** argv) {
     std::vector<std::string> left_out;
     const std::vector<perftest::Scenario> all =
         perftest::ExpandMatrix(SpecFromFlags(), &left_out);
-    for (const std::string& why : left_out) {
-      std::cerr << "perftest: left out " << why << "\n";
-    }
     CheckOtherFlags();
     const int cpu = PinCpu();
     const auto patch_series =
         perftest::ParseKeyValues("--patch-series", FLAGS_patch_series);
     const auto extra = perftest::ParseKeyValues("--context", FLAGS_context);
+    // Every flag is good: say what the matrix leaves out, and why.
+    for (const std::string& why : left_out) {
+      std::cerr << "perftest: left out " << why << "\n";
+    }
     if (FLAGS_dry_run) {
       nlohmann::json names = nlohmann::json::array();
       for (const auto& s : all) {

@@ -197,6 +197,8 @@ json ScenarioJson(const Scenario& s) {
           {"event_facts", EventFactsJson(s.event)},
           {"period", s.period},
           {"registration", std::string(RegistrationName(s.registration))},
+          {"background", s.background},
+          {"seconds", s.seconds},
           {"ops", s.ops},
           {"warmup_ops", s.warmup_ops},
           {"repetitions", s.repetitions}};
@@ -222,6 +224,8 @@ Scenario ScenarioFromJson(const json& j, const std::string& path) {
     ThrowField(Child(path, "registration"),
                std::string("is bad (") + e.what() + ")");
   }
+  s.background = GetString(j, "background", path);
+  s.seconds = GetU64(j, "seconds", path);
   s.ops = GetU64(j, "ops", path);
   s.warmup_ops = GetU64(j, "warmup_ops", path);
   s.repetitions = GetU64(j, "repetitions", path);
@@ -274,6 +278,7 @@ json RepetitionJson(const RepetitionResult& r, const std::string& path) {
           {"event_time_ns_total", r.event_time_ns_total},
           {"events", r.events},
           {"registration_ns", r.registration_ns},
+          {"wall_ns", r.wall_ns},
           {"counters", std::move(counters)},
           {"faults_per_op", has_faults ? json(*r.faults_per_op) : json()},
           {"ops_per_sec", r.ops_per_sec},
@@ -289,6 +294,7 @@ RepetitionResult RepetitionFromJson(const json& j, const std::string& path) {
   r.event_time_ns_total = GetDouble(j, "event_time_ns_total", path);
   r.events = GetU64(j, "events", path);
   r.registration_ns = GetDouble(j, "registration_ns", path);
+  r.wall_ns = GetDouble(j, "wall_ns", path);
   const json& counters = GetArray(j, "counters", path);
   for (size_t i = 0; i < counters.size(); ++i) {
     r.counters.push_back(

@@ -40,9 +40,9 @@ namespace perftest {
 // 3: scenario.event_facts: the event's expected mmu-notifier event, whether
 //    it only write-protects and whether it keeps the contents, from
 //    ibodp::MemoryEvent.
-// 4: scenario.registration (odp, pinned, odp-prefetch) and
-//    repetitions[].registration_ns. perftest/report.schema.json describes
-//    version 4.
+// 4: scenario.registration (odp, pinned, odp-prefetch), scenario.background
+//    and scenario.seconds, repetitions[].registration_ns and wall_ns.
+//    perftest/report.schema.json describes version 4.
 inline constexpr int kSchemaVersion = 4;
 
 // Where and how a report was made.
@@ -81,6 +81,9 @@ struct RepetitionResult {
   // How long ibv_reg_mr of the MR under test took, in the workload that
   // measured this repetition (one workload may measure several).
   double registration_ns = 0;
+  // Wall time from the first measured op to the last completion, events
+  // and gaps included: a background scenario's window.
+  double wall_ns = 0;
   // counters[0] is the primary source.
   std::vector<Counters> counters;
   // Page faults per op from the primary source; nullopt when it is

@@ -6,26 +6,46 @@
 #include <memory>
 #include <vector>
 
+#include "background.h"
 #include "ibodp/events.h"
 #include "workload.h"
 
 namespace perftest {
 namespace {
 
+// The summary of a repetition's measured ops.
+void Finish(RepetitionResult& rep, std::vector<double> latencies,
+            std::chrono::nanoseconds busy, const Workload& workload) {
+  rep.ops = latencies.size();
+  rep.elapsed_ns = static_cast<double>(busy.count());
+  rep.latency = Summarize(std::move(latencies));
+  rep.registration_ns =
+      static_cast<double>(workload.RegistrationTime().count());
+  if (const auto faults = CounterSources::Faults(rep.counters)) {
+    rep.faults_per_op =
+        static_cast<double>(*faults) / static_cast<double>(rep.ops);
+  }
+  const double seconds = rep.elapsed_ns / 1e9;
+  rep.ops_per_sec = static_cast<double>(rep.ops) / seconds;
+  rep.bytes_per_sec =
+      static_cast<double>(rep.ops * workload.BytesPerOp()) / seconds;
+}
+
 // Measures ops first_op .. first_op + s.ops - 1.
-RepetitionResult MeasureRepetition(Workload& workload,
-                                   ibodp::MemoryEvent& event, const Scenario& s,
-                                   uint64_t first_op, CounterSources& sources) {
+RepetitionResult MeasureEvents(Workload& workload, ibodp::MemoryEvent& event,
+                               const Scenario& s, uint64_t first_op,
+                               CounterSources& sources) {
   RepetitionResult rep;
   std::vector<double> latencies(s.ops);
   std::chrono::nanoseconds event_time{0};
   std::chrono::nanoseconds busy{0};
   const ibodp::EventTarget target = workload.Target();
   const bool has_event = s.event != "none";
-  sources.Begin();
   // Ops after an event touch slots the event invalidated until they have
   // gone once round the MR.
   const uint64_t cover = workload.OpsToCoverMr();
+  sources.Begin();
+  const auto start = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < s.ops; ++i) {
     if (has_event && i % s.period == 0) {
       event_time += event.Apply(target);
@@ -37,22 +57,51 @@ RepetitionResult MeasureRepetition(Workload& workload,
     busy += latency;
     latencies[i] = static_cast<double>(latency.count());
   }
+  const auto wall = std::chrono::steady_clock::now() - start;
   rep.counters = sources.End();
-  rep.ops = s.ops;
-  rep.elapsed_ns = static_cast<double>(busy.count());
-  rep.latency = Summarize(std::move(latencies));
   rep.event_time_ns_total = static_cast<double>(event_time.count());
-  rep.registration_ns =
-      static_cast<double>(workload.RegistrationTime().count());
-  if (const auto faults = CounterSources::Faults(rep.counters)) {
-    rep.faults_per_op =
-        static_cast<double>(*faults) / static_cast<double>(s.ops);
-  }
-  const double seconds = rep.elapsed_ns / 1e9;
-  rep.ops_per_sec = static_cast<double>(s.ops) / seconds;
-  rep.bytes_per_sec =
-      static_cast<double>(s.ops * workload.BytesPerOp()) / seconds;
+  Finish(rep, std::move(latencies), busy, workload);
+  rep.wall_ns = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
   return rep;
+}
+
+// Ops from first_op on for s.seconds while the background acts on the MR
+// (at most s.ops of them).
+RepetitionResult MeasureBackground(Workload& workload, Background& background,
+                                   const Scenario& s, uint64_t first_op,
+                                   CounterSources& sources) {
+  RepetitionResult rep;
+  std::vector<double> latencies(s.ops);
+  std::chrono::nanoseconds busy{0};
+  const auto window = std::chrono::seconds(s.seconds);
+  sources.Begin();
+  background.Start(workload.Target());
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t done = 0;
+  while (done < s.ops && std::chrono::steady_clock::now() - start < window) {
+    const std::chrono::nanoseconds latency = workload.RunOp(first_op + done);
+    busy += latency;
+    latencies[done++] = static_cast<double>(latency.count());
+  }
+  const auto wall = std::chrono::steady_clock::now() - start;
+  background.Stop();
+  rep.counters = sources.End();
+  latencies.resize(done);
+  Finish(rep, std::move(latencies), busy, workload);
+  rep.wall_ns = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
+  return rep;
+}
+
+RepetitionResult MeasureRepetition(Workload& workload,
+                                   ibodp::MemoryEvent& event, const Scenario& s,
+                                   uint64_t first_op, CounterSources& sources) {
+  if (const std::unique_ptr<Background> background =
+          MakeBackground(s.background)) {
+    return MeasureBackground(workload, *background, s, first_op, sources);
+  }
+  return MeasureEvents(workload, event, s, first_op, sources);
 }
 
 // Warm-up maps every page of the MR, so that a scenario without events

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <utility>
 
+#include "background.h"
 #include "ibodp/error.h"
 #include "ibodp/events.h"
 
@@ -218,13 +219,33 @@ void ValidateAxes(const MatrixSpec& spec) {
   RequireAxis(kFlagEvents, spec.events.size());
   RequireAxis(kFlagPeriods, spec.periods.size());
   RequireAxis(kFlagRegistrations, spec.registrations.size());
+  RequireAxis(kFlagBackgrounds, spec.backgrounds.size());
   RequirePositive(kFlagMsgSizes, spec.msg_sizes);
   RequirePositive(kFlagMrSizes, spec.mr_sizes);
   RequirePositive(kFlagPages, spec.pages);
   RequirePositive(kFlagPeriods, spec.periods);
 }
 
+bool HasBackground(const MatrixSpec& spec) {
+  return std::any_of(spec.backgrounds.begin(), spec.backgrounds.end(),
+                     [](const std::string& b) { return b != "none"; });
+}
+
+bool HasEvents(const MatrixSpec& spec) {
+  return std::find(spec.backgrounds.begin(), spec.backgrounds.end(), "none") !=
+         spec.backgrounds.end();
+}
+
 void ValidateSettings(const MatrixSpec& spec) {
+  if (HasBackground(spec) &&
+      (spec.seconds == 0 ||
+       spec.seconds >
+           std::numeric_limits<uint64_t>::max() / kMaxBackgroundOpsPerSecond)) {
+    throw ibodp::Error(std::string(kFlagSeconds) + " " +
+                       std::to_string(spec.seconds) +
+                       ": a background scenario runs for at least 1 second "
+                       "(and less than a lifetime)");
+  }
   if (spec.ops_per_repetition == 0) {
     throw ibodp::Error(std::string(kFlagIterations) +
                        " is 0: measure at least 1 operation per repetition");
@@ -363,6 +384,38 @@ std::optional<std::string> Misfit(const MatrixSpec& spec,
   return std::nullopt;
 }
 
+void AppendBackgrounds(const MatrixSpec& spec, Scenario point,
+                       std::vector<Scenario>* out,
+                       std::vector<std::string>* skipped) {
+  point.event = "none";
+  point.period = 1;
+  point.seconds = spec.seconds;
+  point.ops = spec.seconds * kMaxBackgroundOpsPerSecond;
+  for (const std::string& background : spec.backgrounds) {
+    if (background == "none") {
+      continue;
+    }
+    const bool file = MakeBackground(background)->NeedsFile();
+    for (const Registration registration : spec.registrations) {
+      point.background = background;
+      point.registration = registration;
+      std::string why;
+      if (registration == Registration::kPinned && file) {
+        why = "the kernel refuses a long-term pin of a MAP_SHARED file";
+      } else if (registration == Registration::kOdpPrefetch) {
+        why = "no event that perftest knows of to prefetch after";
+      }
+      if (!why.empty()) {
+        if (skipped != nullptr) {
+          skipped->push_back(point.Name() + ": " + why);
+        }
+        continue;
+      }
+      out->push_back(point);
+    }
+  }
+}
+
 void AppendEventsAndPeriods(const MatrixSpec& spec, Scenario point,
                             std::vector<Scenario>* out,
                             std::vector<std::string>* skipped) {
@@ -442,6 +495,10 @@ std::string Scenario::Name() const {
   std::string name = PointName(*this);
   name += "/event=" + event;
   name += "/period=" + std::to_string(period);
+  if (background != "none") {
+    name += "/background=" + background;
+    name += "/seconds=" + std::to_string(seconds);
+  }
   if (registration != Registration::kOdp) {
     name += "/reg=" + std::string(RegistrationName(registration));
   }
@@ -483,6 +540,22 @@ std::vector<Op> ParseOps(std::string_view flag, std::string_view text) {
   }
   RequireUnique(flag, ops, [](Op op) { return std::string(OpName(op)); });
   return ops;
+}
+
+std::vector<std::string> ParseBackgrounds(
+    std::string_view flag, std::string_view text,
+    const std::vector<std::string>& known) {
+  std::vector<std::string> backgrounds;
+  for (const std::string_view item : SplitList(flag, text)) {
+    if (std::find(known.begin(), known.end(), item) == known.end()) {
+      throw ibodp::Error(std::string(flag) + ": unknown background '" +
+                         std::string(item) +
+                         "'; known backgrounds: " + Join(known));
+    }
+    backgrounds.emplace_back(item);
+  }
+  RequireUnique(flag, backgrounds, [](const std::string& b) { return b; });
+  return backgrounds;
 }
 
 std::vector<Registration> ParseRegistrations(std::string_view flag,
@@ -561,7 +634,10 @@ std::vector<Scenario> ExpandMatrix(const MatrixSpec& spec,
             }
             continue;
           }
-          AppendEventsAndPeriods(spec, point, &scenarios, skipped);
+          if (HasEvents(spec)) {
+            AppendEventsAndPeriods(spec, point, &scenarios, skipped);
+          }
+          AppendBackgrounds(spec, point, &scenarios, skipped);
         }
       }
     }
@@ -594,6 +670,8 @@ MatrixSpec QuickPreset() {
   spec.periods = {1};
   spec.registrations = {Registration::kOdp, Registration::kPinned,
                         Registration::kOdpPrefetch};
+  spec.backgrounds = {"none", "writeback"};
+  spec.seconds = 10;
   spec.ops_per_repetition = 100;
   spec.warmup_ops = 10;
   spec.repetitions = 5;

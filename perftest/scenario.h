@@ -44,6 +44,12 @@ inline constexpr std::string_view kFlagPages = "--pages";
 inline constexpr std::string_view kFlagEvents = "--events";
 inline constexpr std::string_view kFlagPeriods = "--periods";
 inline constexpr std::string_view kFlagRegistrations = "--registration";
+inline constexpr std::string_view kFlagBackgrounds = "--backgrounds";
+inline constexpr std::string_view kFlagSeconds = "--seconds";
+
+// A background scenario's ops are at most this many per second of its
+// window (the latencies' buffer is sized by it before the window starts).
+inline constexpr uint64_t kMaxBackgroundOpsPerSecond = 200000;
 inline constexpr std::string_view kFlagIterations = "--iterations";
 inline constexpr std::string_view kFlagRepetitions = "--repetitions";
 
@@ -71,6 +77,11 @@ struct Scenario {
   // The event is applied once every `period` operations (>= 1).
   uint64_t period = 1;
   Registration registration = Registration::kOdp;
+  // A perftest/background.h name: the kernel acts on the MR by itself for
+  // `seconds` seconds while the ops run, and no event is applied ("none":
+  // an event scenario). `ops` is then the most ops the window may hold.
+  std::string background = "none";
+  uint64_t seconds = 0;
   // Measured operations per repetition, and unmeasured ones before them.
   uint64_t ops = 0;
   uint64_t warmup_ops = 0;
@@ -79,7 +90,8 @@ struct Scenario {
   // A stable id of the matrix point, e.g.
   // "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1", with
   // "/reg=pinned" or "/reg=odp-prefetch" after it for a registration other
-  // than plain ODP. It leaves out ops, warmup_ops and repetitions, which
+  // than plain ODP, and "/background=writeback/seconds=10" before that for
+  // a background scenario. It leaves out ops, warmup_ops and repetitions, which
   // are not axes.
   std::string Name() const;
 
@@ -95,6 +107,11 @@ struct MatrixSpec {
   std::vector<std::string> events;
   std::vector<uint64_t> periods;
   std::vector<Registration> registrations = {Registration::kOdp};
+  // "none" gives the event scenarios; each other background adds one
+  // scenario per point and registration that can run it: `seconds` of ops
+  // with no event (event none, period 1).
+  std::vector<std::string> backgrounds = {"none"};
+  uint64_t seconds = 10;
   uint64_t ops_per_repetition = 0;
   uint64_t warmup_ops = 0;
   uint64_t repetitions = 0;
@@ -136,6 +153,10 @@ std::vector<uint64_t> ParseCountList(std::string_view flag,
                                      std::string_view text);
 // Operation names: "read,write,send,fetch-add".
 std::vector<Op> ParseOps(std::string_view flag, std::string_view text);
+// Background names out of `known` (usually BackgroundNames()).
+std::vector<std::string> ParseBackgrounds(
+    std::string_view flag, std::string_view text,
+    const std::vector<std::string>& known);
 // Registration names: "odp,pinned,odp-prefetch".
 std::vector<Registration> ParseRegistrations(std::string_view flag,
                                              std::string_view text);
@@ -154,7 +175,8 @@ std::string FormatBytes(uint64_t bytes);
 // QuickPreset: a smoke run of a few minutes in the TCG guest. read; msg
 //   4 KiB; MR 1 MiB; pages 16; events none, soft-dirty, mprotect-ro, fork,
 //   madvise-dontneed, munmap-remap; period 1; registrations odp, pinned,
-//   odp-prefetch; 100 ops, 10 warm-up ops, 5 repetitions. 18 scenarios.
+//   odp-prefetch; 100 ops, 10 warm-up ops, 5 repetitions; and 10 seconds
+//   of READs under writeback on ODP. 19 scenarios.
 // DefaultPreset: what `odplab run` measures per kernel (about 40 minutes
 //   in the TCG guest on 2 cores). read, write, send, fetch-add; msg 4 KiB; MR
 //   1, 8 and 64 MiB; pages 16; every PresetEvents() event; period 1; ODP

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "background.h"
 #include "ibodp/caps.h"
 #include "ibodp/error.h"
 #include "ibodp/prefetch.h"
@@ -104,7 +105,9 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   local_ = ibodp::Mapping::Anonymous(scenario.pages * stride_);
   const std::unique_ptr<ibodp::MemoryEvent> event =
       ibodp::MakeEvent(scenario.event);
-  if (event->NeedsFile()) {
+  const std::unique_ptr<Background> background =
+      MakeBackground(scenario.background);
+  if (event->NeedsFile() || (background && background->NeedsFile())) {
     remote_fd_ = OpenBackingFile(scenario.mr_size);
     remote_ = ibodp::Mapping(nullptr, scenario.mr_size, PROT_READ | PROT_WRITE,
                              MAP_SHARED, remote_fd_.get(), 0);

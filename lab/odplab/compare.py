@@ -142,6 +142,76 @@ METRICS = {
 }
 
 
+def _invalidation_calls(values_by_source):
+    """Calls of the MR's invalidation callback, from the first source that
+    counts them."""
+    for source, key in (("tracepoints", "page_invalidations_handled"),
+                        ("hw_counters", "page_invalidations_handled"),
+                        ("function-profiler", "rxe_ib_invalidate_range")):
+        if key in values_by_source.get(source, {}):
+            return values_by_source[source][key]
+    return None
+
+
+def per_second(result):
+    """Means over the repetitions of what happened per second of wall time
+    (a background scenario's window): {"faults": .., "invalidations": ..,
+    "by_event": {notifier event: ..}}, by event where the tracepoints
+    name it ("protection_page:calls"); keys without data are left out."""
+    faults, calls, by_event = [], [], {}
+    for rep in result.get("repetitions", []):
+        if not rep.get("wall_ns"):
+            continue
+        secs = rep["wall_ns"] / 1e9
+        if rep.get("faults_per_op") is not None:
+            faults.append(rep["faults_per_op"] * rep["ops"] / secs)
+        values = {c["source"]: c["values"] for c in rep.get("counters", [])
+                  if c.get("available")}
+        n = _invalidation_calls(values)
+        if n is not None:
+            calls.append(n / secs)
+        for key, v in values.get("tracepoints", {}).items():
+            if key.endswith(":calls"):
+                by_event.setdefault(key[:-len(":calls")], []).append(v / secs)
+    out = {}
+    if faults:
+        out["faults"] = _mean(faults)
+    if calls:
+        out["invalidations"] = _mean(calls)
+    if by_event:
+        out["by_event"] = {k: _mean(v) for k, v in sorted(by_event.items())}
+    return out
+
+
+def background_lines(comp):
+    """A line per background scenario: faults and invalidations per second
+    and latency, A -> B."""
+    lines = []
+    for r in comp.rows:
+        sc = r.scenario
+        if sc["background"] == "none" or r.errors:
+            continue
+        ra, rb = r.rates
+
+        def pair(key, rates=(ra, rb)):
+            return " -> ".join("-" if k.get(key) is None else
+                               f"{k[key]:.1f}" for k in rates)
+        events = ", ".join(f"{e} {v:.1f}" for e, v in
+                           rb.get("by_event", {}).items())
+        lines.append(
+            f"  {sc['background']} ({sc['seconds']} s of {sc['op']} "
+            f"{human_bytes(sc['msg_size'])} x {sc['pages']} pages, "
+            f"{registration(sc)}): faults/s {pair('faults')}; invalidation "
+            f"calls/s {pair('invalidations')}"
+            + (f" ({comp.b_label}: {events})" if events else "")
+            + f"; p50 {fmt('p50_ns', r.a['p50_ns'])} -> "
+            f"{fmt('p50_ns', r.b['p50_ns'])} us, p99.9 "
+            f"{fmt('p999_ns', r.a['p999_ns'])} -> "
+            f"{fmt('p999_ns', r.b['p999_ns'])} us")
+    return ["background activity: " + comp.a_label + " -> " + comp.b_label]\
+        + lines if lines else []
+
+
 def metric_values(result, key):
     """The metric's values, one per repetition that has it."""
     extract = METRICS[key][4]
@@ -192,6 +262,8 @@ class Row:
     baseline: str = ""  # the control row the samples are normalised by
     # The repetitions' p50 of A and of B, as measured (never normalised).
     p50s: tuple = ((), ())
+    # per_second() of A and of B.
+    rates: tuple = ({}, {})
 
 
 @dataclass
@@ -295,14 +367,17 @@ CONTROL_EVENT = "none"
 
 
 def _is_control(row):
-    """A scenario without a memory event: the hot path alone."""
-    return row.scenario["event"] == CONTROL_EVENT
+    """A scenario without a memory event or background activity: the hot
+    path alone."""
+    return (row.scenario["event"] == CONTROL_EVENT
+            and row.scenario["background"] == "none")
 
 
 def _family(scenario):
     """What a scenario shares with its control: all but the event."""
     return (scenario["op"], scenario["msg_size"], scenario["mr_size"],
-            scenario["pages"], scenario["period"], registration(scenario))
+            scenario["pages"], scenario["period"], registration(scenario),
+            scenario["background"])
 
 
 def interleaved(report):
@@ -401,6 +476,8 @@ def compare(a, b, a_path="A", b_path="B", a_label=None, b_label=None,
         row.samples = (metric_values(ra, "p50_ns") if ra else [],
                        metric_values(rb, "p50_ns") if rb else [])
         row.p50s = row.samples
+        row.rates = (per_second(ra) if ra else {},
+                     per_second(rb) if rb else {})
         row.n_a, row.n_b = len(row.samples[0]), len(row.samples[1])
         rows.append(row)
     comp = Comparison(
@@ -437,7 +514,7 @@ def registration(scenario):
 def _point(scenario):
     """The matrix point of a scenario without its registration."""
     return tuple(scenario[k] for k in ("op", "msg_size", "mr_size", "pages",
-                                       "event", "period"))
+                                       "event", "period", "background"))
 
 
 ALTERNATIVES = ("pinned", "odp-prefetch")
@@ -479,7 +556,8 @@ def headline_rows(comp):
     the first op), the most pages per op, the smallest MR and message,
     period 1 (or the smallest), ODP registration."""
     rows = [r for r in comp.rows if not r.errors
-            and registration(r.scenario) == "odp"]
+            and registration(r.scenario) == "odp"
+            and r.scenario["background"] == "none"]
     if not rows:
         return []
     scs = [r.scenario for r in rows]
@@ -529,10 +607,8 @@ def headline_lines(comp):
                          f"{fmt('p50_ns', pre)} us ({comp.b_label} ODP "
                          f"x{fmt_ratio(ratio)})")
         if parts:
-            parts[0] = "median p50: " + parts[0]
-        if parts:
-            lines.append(f"  {'':<{width}}  " + "; ".join(parts))
-    return lines
+            lines.append(f"  {'':<{width}}  median p50: " + "; ".join(parts))
+    return lines + background_lines(comp)
 
 
 # ---------------------------------------------------------------- Markdown

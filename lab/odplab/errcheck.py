@@ -29,6 +29,7 @@ class Case:
 
 def cases(perftest, out_dir):
     base = [str(perftest), "--ops=read", "--iterations=1", "--repetitions=1",
+            "--backgrounds=none",
             f"--output={out_dir}/unused.json"]
     nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     # The results share is root's; the guest's /tmp is open to nobody.

@@ -24,8 +24,12 @@ def expected_faults(scenario, keeps):
 
     A pinned MR never faults. None for ODP + prefetch: whether a prefetch
     counts as a fault depends on the counter source (rxe's page_faults
-    leaves it out, the fault function's profiler counts its calls)."""
+    leaves it out, the fault function's profiler counts its calls); None
+    for a background scenario, whose faults are the kernel's doing, as many
+    as it happened to act."""
     facts = scenario["event_facts"]
+    if scenario["background"] != "none":
+        return None
     if scenario["registration"] == "pinned":
         return 0
     if scenario["registration"] != "odp":

@@ -71,12 +71,35 @@ def _listening(port):
     return False
 
 
-def run_tool(tool, device, size, iterations, port, timeout):
-    """Server and client of one ib_*_lat run; returns (row, client text)."""
+# Tools whose server can sleep on CQ events (-e) instead of polling:
+# ib_send_lat's ping-pong waits for a receive completion. ib_write_lat's
+# waits by polling the buffer itself and has no such mode.
+EVENT_SERVER = ("ib_send_lat",)
+
+
+def server_cpus():
+    """The CPUs a sleeping server runs on: every allowed CPU but this
+    process's (the benchmark CPU), or None when there is no other."""
+    mine = os.sched_getaffinity(0)
+    others = set(range(os.cpu_count() or 1)) - mine
+    return others or None
+
+
+def run_tool(tool, device, size, iterations, port, timeout, cpus=None):
+    """Server and client of one ib_*_lat run; returns (row, client text).
+
+    When both ends busy-poll on one CPU, the waiting end runs only when
+    the other's time slice ends, and the tool measures the scheduler tick.
+    So where the tool allows it (EVENT_SERVER) the server sleeps on CQ
+    events on another CPU (rxe's work runs there too, and a sleeping
+    server leaves it the CPU): one polling side, as ib_read_lat's idle
+    server is."""
     base = [tool, "-d", device, "-x", "0", "--odp", "-F", "-s", str(size),
             "-n", str(iterations), "-p", str(port)]
-    server = subprocess.Popen(base, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        base + (["-e"] if cpus else []), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     try:
         deadline = time.monotonic() + 30
         while not _listening(port):
@@ -107,6 +130,7 @@ def run_perftest(binary, op, size, iterations, out_path, timeout):
     the scenario ib_*_lat measures. Returns the minimum, p50 and p99 in us."""
     cmd = [binary, f"--ops={op}", f"--msg_sizes={size}", "--mr_sizes=4K",
            "--pages=1", "--events=none", "--registration=odp",
+           "--backgrounds=none",
            f"--iterations={iterations}",
            "--warmup=100", "--repetitions=1", f"--output={out_path}"]
     proc = subprocess.run(cmd, capture_output=True, text=True,
@@ -174,10 +198,15 @@ def guest_main(argv=None):
         tool, perf_op = TOOLS[op]
         for rnd in range(args.rounds + 1):
             run = {"op": op, "tool": tool, "round": rnd, "warmup": rnd == 0}
+            cpus = server_cpus() if tool in EVENT_SERVER else None
+            run["server"] = (f"sleeps on CQ events (-e) on CPU(s) "
+                             f"{','.join(map(str, sorted(cpus)))}" if cpus
+                             else "runs beside the client, on its CPU(s)")
             port += 1
             try:
                 row, text = run_tool(tool, args.device, args.size,
-                                     args.iterations, port, args.timeout)
+                                     args.iterations, port, args.timeout,
+                                     cpus)
                 run["reference"] = row
                 with open(os.path.join(args.out, f"{tool}-{rnd}.txt"), "w",
                           encoding="utf-8") as f:

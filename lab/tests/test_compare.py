@@ -23,6 +23,7 @@ def _rep(p50_ns, faults, events=100, inval=16.0, rng=None):
     return {
         "ops": 100, "elapsed_ns": 100 * p50_ns, "events": events,
         "event_time_ns_total": events * 2500.0, "registration_ns": 50e3,
+        "wall_ns": 110 * p50_ns,
         "faults_per_op": faults, "ops_per_sec": 1e9 / p50_ns,
         "bytes_per_sec": 4096e9 / p50_ns,
         "latency": {"count": 100, "min_ns": q[0], "p50_ns": p50_ns,
@@ -41,7 +42,8 @@ def _scenario(event, mr=1 << 20, op="read", pages=16, reg="odp"):
     return {"name": name, "op": op, "msg_size": 4096, "mr_size": mr,
             "pages": pages, "event": event,
             "event_facts": goldens.event_facts(event), "period": 1,
-            "registration": reg, "ops": 100, "warmup_ops": 10,
+            "registration": reg, "background": "none", "seconds": 0,
+            "ops": 100, "warmup_ops": 10,
             "repetitions": 5}
 
 
@@ -425,6 +427,44 @@ class Alternatives(unittest.TestCase):
         floor, ratio = compare.against_alternatives(comp, row)["pinned"]
         self.assertAlmostEqual(floor, 800e3, delta=10e3)
         self.assertAlmostEqual(ratio, 1.0, delta=0.02)
+
+
+class Background(unittest.TestCase):
+    def test_rates_per_second_of_wall_time_by_notifier_event(self):
+        def bg(faults_per_op, calls, variant):
+            rep = report(P50, FAULTS_PATCHED, variant=variant)
+            sc = _scenario("none")
+            sc.update(background="writeback", seconds=10,
+                      name=sc["name"] + "/background=writeback/seconds=10")
+            reps = [_rep(1e6, faults_per_op) for _ in range(5)]
+            for r in reps:
+                r["wall_ns"] = 10e9
+                r["counters"].append({
+                    "source": "tracepoints", "available": True,
+                    "unavailable_reason": "",
+                    "values": {"page_invalidations_handled": calls,
+                               "protection_page:calls": calls}})
+            rep["results"].append({"scenario": sc, "error": "",
+                                   "aggregates": {}, "repetitions": reps})
+            return rep
+        comp = compare.compare(bg(16.0, 20, "pristine"),
+                               bg(0.0, 20, "patched"),
+                               a_label="pristine", b_label="patched")
+        row = next(r for r in comp.rows
+                   if r.scenario["background"] == "writeback")
+        # 100 ops of 16 faults in 10 s; 20 invalidations in 10 s.
+        self.assertEqual(row.rates[0], {
+            "faults": 160.0, "invalidations": 2.0,
+            "by_event": {"protection_page": 2.0}})
+        self.assertEqual(row.rates[1]["faults"], 0.0)
+        self.assertNotEqual(row.verdict, "control")
+        self.assertNotIn(row, compare.headline_rows(comp))
+        lines = compare.headline_lines(comp)
+        self.assertIn("background activity: pristine -> patched", lines)
+        self.assertIn("writeback (10 s of read 4 KiB x 16 pages, odp): "
+                      "faults/s 160.0 -> 0.0; invalidation calls/s "
+                      "2.0 -> 2.0 (patched: protection_page 2.0)",
+                      lines[-1])
 
 
 class Html(unittest.TestCase):

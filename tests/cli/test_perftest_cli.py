@@ -76,7 +76,7 @@ class BadFlags(unittest.TestCase):
         proc = run(["--preset=quick", "--dry_run"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         lines = proc.stdout.splitlines()
-        self.assertEqual(lines[-1], "18 scenarios")
+        self.assertEqual(lines[-1], "19 scenarios")
         for reg in ("", "/reg=pinned", "/reg=odp-prefetch"):
             self.assertIn(
                 "read/msg=4096/mr=1048576/pages=16/event=fork/period=1" + reg,
@@ -123,8 +123,8 @@ class BadFlags(unittest.TestCase):
 
     def test_a_thp_event_leaves_out_the_mr_sizes_it_cannot_use(self):
         proc = run(["--preset=quick", "--events=none,thp-collapse",
-                    "--mr-sizes=1M,4M", "--registration=odp", "--dry_run",
-                    "--json"])
+                    "--mr-sizes=1M,4M", "--registration=odp",
+                    "--backgrounds=none", "--dry_run", "--json"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         names = json.loads(proc.stdout)["scenarios"]
         self.assertEqual(names, [
@@ -134,7 +134,7 @@ class BadFlags(unittest.TestCase):
 
     def test_a_pinned_mr_leaves_out_events_that_move_its_pages(self):
         proc = run(["--events=fork,migrate", "--registration=odp,pinned",
-                    "--dry_run", "--json"])
+                    "--backgrounds=none", "--dry_run", "--json"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         names = json.loads(proc.stdout)["scenarios"]
         point = "read/msg=4096/mr=1048576/pages=16/event="

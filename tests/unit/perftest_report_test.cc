@@ -46,6 +46,7 @@ RepetitionResult Repetition(double scale) {
   r.event_time_ns_total = 12345.5 * scale;
   r.events = 20;
   r.registration_ns = 41000 * scale;
+  r.wall_ns = 1.5e6 * scale;
   Counters hw;
   hw.source = "hw_counters";
   hw.available = true;
@@ -327,6 +328,20 @@ Report GoldenReport() {
     r.aggregates = Aggregate(r.repetitions);
     report.results.push_back(std::move(r));
   }
+  // Ten seconds of READs under writeback, with no event.
+  ScenarioResult bg;
+  bg.scenario = ReadScenario();
+  bg.scenario.event = "none";
+  bg.scenario.period = 1;
+  bg.scenario.repetitions = 1;
+  bg.scenario.background = "writeback";
+  bg.scenario.seconds = 10;
+  bg.scenario.ops = 10 * kMaxBackgroundOpsPerSecond;
+  bg.repetitions = {Repetition(1)};
+  bg.repetitions[0].events = 0;
+  bg.repetitions[0].wall_ns = 10e9;
+  bg.aggregates = Aggregate(bg.repetitions);
+  report.results.push_back(std::move(bg));
   return report;
 }
 

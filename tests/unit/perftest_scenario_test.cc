@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "background.h"
 #include "ibodp/error.h"
 #include "ibodp/events.h"
 #include "scenario.h"
@@ -159,6 +160,40 @@ TEST(ExpandMatrixTest, RegistrationIsTheFastestAxisAndOdpKeepsItsName) {
   EXPECT_EQ(all[2].registration, Registration::kOdp);
   spec.registrations.clear();
   EXPECT_ERROR_HAS(ExpandMatrix(spec), "--registration");
+}
+
+TEST(ExpandMatrixTest, BackgroundsRunOnlyWhereTheyCan) {
+  MatrixSpec spec;
+  spec.ops = {Op::kRead};
+  spec.msg_sizes = {4096};
+  spec.mr_sizes = {1 << 20};
+  spec.pages = {16};
+  spec.events = {"fork"};
+  spec.periods = {1};
+  spec.registrations = {Registration::kOdp, Registration::kPinned,
+                        Registration::kOdpPrefetch};
+  spec.backgrounds = {"writeback"};
+  spec.seconds = 3;
+  spec.ops_per_repetition = 100;
+  spec.repetitions = 1;
+  std::vector<std::string> skipped;
+  const std::vector<Scenario> all = ExpandMatrix(spec, &skipped);
+  // No "none" background: no event scenario; a pinned MR cannot be a
+  // MAP_SHARED file and prefetch has no event to follow.
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].event, "none");
+  EXPECT_EQ(all[0].seconds, 3u);
+  EXPECT_EQ(all[0].ops, 3 * kMaxBackgroundOpsPerSecond);
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_NE(skipped[0].find("/reg=pinned: the kernel refuses a long-term pin"),
+            std::string::npos)
+      << skipped[0];
+  spec.seconds = 0;
+  EXPECT_ERROR_HAS(ExpandMatrix(spec), "--seconds 0");
+  EXPECT_ERROR_HAS(
+      ParseBackgrounds("--backgrounds", "none,swap", BackgroundNames()),
+      "--backgrounds: unknown background 'swap'; known "
+      "backgrounds: none, writeback");
 }
 
 TEST(ParseEventsTest, AcceptsKnownEvents) {
@@ -319,8 +354,12 @@ TEST(ScenarioPresetTest, QuickPreset) {
   MatrixSpec spec = QuickPreset();
   spec.memory_limit_bytes = 24 * kGiB;
   const std::vector<Scenario> all = ExpandMatrix(spec);
-  // 6 events, each with ODP, pinned and ODP + prefetch (the fastest axis).
-  ASSERT_EQ(all.size(), 18u);
+  // 6 events, each with ODP, pinned and ODP + prefetch (the fastest axis),
+  // then writeback in the background on ODP.
+  ASSERT_EQ(all.size(), 19u);
+  EXPECT_EQ(all[18].Name(),
+            "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
+            "background=writeback/seconds=10");
   EXPECT_EQ(all[3].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1");
   EXPECT_EQ(all[4].Name(),

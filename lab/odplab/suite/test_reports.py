@@ -65,7 +65,7 @@ SAME_KERNEL_ARGS = ("--ops=read,write", "--msg-sizes=4K", "--mr-sizes=1M",
                     "--pages=16",
                     "--events=none,soft-dirty,mprotect-ro,madvise-dontneed",
                     "--iterations=100", "--warmup=20", "--repetitions=5",
-                    "--registration=odp")
+                    "--registration=odp", "--backgrounds=none")
 BOOTS = ("boot1", "boot2")
 
 
