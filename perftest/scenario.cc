@@ -52,23 +52,43 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string KnownOps() {
+// An enum's names table: the names joined for an error message, a value's
+// name, and the value of a name.
+template <typename E, size_t N>
+std::string KnownNames(const std::array<std::pair<E, std::string_view>, N>& t) {
   std::vector<std::string> names;
-  names.reserve(kOpNames.size());
-  for (const auto& [op, name] : kOpNames) {
-    names.emplace_back(name);
+  names.reserve(N);
+  for (const auto& entry : t) {
+    names.emplace_back(entry.second);
   }
   return Join(names);
 }
 
-std::string KnownRegistrations() {
-  std::vector<std::string> names;
-  names.reserve(kRegistrationNames.size());
-  for (const auto& [registration, name] : kRegistrationNames) {
-    names.emplace_back(name);
+template <typename E, size_t N>
+std::string_view NameIn(const std::array<std::pair<E, std::string_view>, N>& t,
+                        E value, std::string_view what) {
+  for (const auto& [known, name] : t) {
+    if (known == value) {
+      return name;
+    }
   }
-  return Join(names);
+  throw ibodp::Error("unknown " + std::string(what) + " #" +
+                     std::to_string(static_cast<int>(value)));
 }
+
+template <typename E, size_t N>
+E ValueIn(const std::array<std::pair<E, std::string_view>, N>& t,
+          std::string_view name, std::string_view what) {
+  for (const auto& [value, known] : t) {
+    if (known == name) {
+      return value;
+    }
+  }
+  throw ibodp::Error("unknown " + std::string(what) + " '" + std::string(name) +
+                     "'; known " + std::string(what) + "s: " + KnownNames(t));
+}
+
+std::string KnownOps() { return KnownNames(kOpNames); }
 
 [[noreturn]] void ThrowBadValue(std::string_view flag, std::string_view item,
                                 std::string_view why) {
@@ -451,44 +471,18 @@ void AppendEventsAndPeriods(const MatrixSpec& spec, Scenario point,
 
 }  // namespace
 
-std::string_view OpName(Op op) {
-  for (const auto& [known, name] : kOpNames) {
-    if (known == op) {
-      return name;
-    }
-  }
-  throw ibodp::Error("unknown operation #" +
-                     std::to_string(static_cast<int>(op)));
-}
+std::string_view OpName(Op op) { return NameIn(kOpNames, op, "operation"); }
 
 Op OpFromName(std::string_view name) {
-  for (const auto& [op, known] : kOpNames) {
-    if (known == name) {
-      return op;
-    }
-  }
-  throw ibodp::Error("unknown operation '" + std::string(name) +
-                     "'; known operations: " + KnownOps());
+  return ValueIn(kOpNames, name, "operation");
 }
 
 std::string_view RegistrationName(Registration registration) {
-  for (const auto& [known, name] : kRegistrationNames) {
-    if (known == registration) {
-      return name;
-    }
-  }
-  throw ibodp::Error("unknown registration #" +
-                     std::to_string(static_cast<int>(registration)));
+  return NameIn(kRegistrationNames, registration, "registration");
 }
 
 Registration RegistrationFromName(std::string_view name) {
-  for (const auto& [registration, known] : kRegistrationNames) {
-    if (known == name) {
-      return registration;
-    }
-  }
-  throw ibodp::Error("unknown registration '" + std::string(name) +
-                     "'; known registrations: " + KnownRegistrations());
+  return ValueIn(kRegistrationNames, name, "registration");
 }
 
 std::string Scenario::Name() const {
