@@ -13,11 +13,14 @@
 namespace perftest {
 namespace {
 
-// The summary of a repetition's measured ops.
+// The summary of a repetition's measured ops: `busy` is their time, `wall`
+// the window's, from the first op to the last completion.
 void Finish(RepetitionResult& rep, std::vector<double> latencies,
-            std::chrono::nanoseconds busy, const Workload& workload) {
+            std::chrono::nanoseconds busy, std::chrono::nanoseconds wall,
+            const Workload& workload) {
   rep.ops = latencies.size();
   rep.elapsed_ns = static_cast<double>(busy.count());
+  rep.wall_ns = static_cast<double>(wall.count());
   rep.latency = Summarize(std::move(latencies));
   rep.registration_ns =
       static_cast<double>(workload.RegistrationTime().count());
@@ -60,9 +63,7 @@ RepetitionResult MeasureEvents(Workload& workload, ibodp::MemoryEvent& event,
   const auto wall = std::chrono::steady_clock::now() - start;
   rep.counters = sources.End();
   rep.event_time_ns_total = static_cast<double>(event_time.count());
-  Finish(rep, std::move(latencies), busy, workload);
-  rep.wall_ns = static_cast<double>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
+  Finish(rep, std::move(latencies), busy, wall, workload);
   return rep;
 }
 
@@ -88,9 +89,7 @@ RepetitionResult MeasureBackground(Workload& workload, Background& background,
   background.Stop();
   rep.counters = sources.End();
   latencies.resize(done);
-  Finish(rep, std::move(latencies), busy, workload);
-  rep.wall_ns = static_cast<double>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
+  Finish(rep, std::move(latencies), busy, wall, workload);
   return rep;
 }
 

@@ -46,12 +46,12 @@ inline constexpr std::string_view kFlagPeriods = "--periods";
 inline constexpr std::string_view kFlagRegistrations = "--registration";
 inline constexpr std::string_view kFlagBackgrounds = "--backgrounds";
 inline constexpr std::string_view kFlagSeconds = "--seconds";
+inline constexpr std::string_view kFlagIterations = "--iterations";
+inline constexpr std::string_view kFlagRepetitions = "--repetitions";
 
 // A background scenario's ops are at most this many per second of its
 // window (the latencies' buffer is sized by it before the window starts).
 inline constexpr uint64_t kMaxBackgroundOpsPerSecond = 200000;
-inline constexpr std::string_view kFlagIterations = "--iterations";
-inline constexpr std::string_view kFlagRepetitions = "--repetitions";
 
 // Atomics are 8 bytes: a fetch-add scenario always has this message size.
 inline constexpr uint64_t kAtomicSize = 8;
@@ -123,8 +123,9 @@ struct MatrixSpec {
 };
 
 // Expands `spec` into its cartesian product, in this order (the first axis
-// varies slowest): ops, msg_sizes, mr_sizes, pages, events, periods,
-// registrations, each
+// varies slowest): ops, msg_sizes, mr_sizes, pages, then events, periods
+// and registrations, then the backgrounds other than "none" (one per
+// registration that can run it), each
 // axis in the order the spec lists it. Fetch-add ignores msg_sizes: it gets
 // one scenario per remaining point, with msg_size kAtomicSize.
 //

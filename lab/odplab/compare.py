@@ -537,8 +537,8 @@ def against_alternatives(comp, row):
 
     Each p50 here is the median over repetitions, not their mean: under
     rxe a repetition runs in one of two modes for its whole length (a fast
-    one, and one about 1.5x slower where each post wakes a kworker; see
-    the README's "reference"), and which one is luck of the set-up. Five
+    one, and one about 1.4x slower; see the README's "reference"), and
+    which one is luck of the set-up. Five
     repetitions' mean moves with how many landed in the slow mode, the
     median does not while most are fast."""
     out = {}
@@ -828,7 +828,7 @@ def _ref_stats(ref, tool):
 
 def reference_title(reference):
     """"perftest 25.01.0+0.80 with --odp": the version the guest's context
-    names (reflat.py records it), or "perftest" when it names none."""
+    names (reflat.py records it), or "(version not recorded)"."""
     versions = sorted({(ref or {}).get("context", {}).get(
         "reference_perftest", "") for ref in reference.values()} - {""})
     return f"perftest {' / '.join(versions) or '(version not recorded)'} " \

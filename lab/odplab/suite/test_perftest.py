@@ -30,17 +30,21 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("op", OPS)
 
 
-def perftest_job(odplab, variant):
-    name = f"perftest-{variant}"
+def _perftest(odplab, variant, name, args, timeout):
+    """perftest in the variant's guest with khugepaged asleep (the context
+    says so), its report in the job's perftest.json."""
     return odplab.job(variant, name, [
-        KHUGEPAGED_ASLEEP, PERFTEST, "--preset=quick",
-        "--context=" + KHUGEPAGED_CONTEXT, "--ops=" + ",".join(OPS),
-        "--msg-sizes=4K", "--mr-sizes=2M", f"--pages={PAGES}",
-        "--events=" + ",".join(events()), "--registration=odp",
-        "--backgrounds=none",
-        "--iterations=20", "--warmup=20",
-        f"--repetitions={compare.min_repetitions()}",
-        f"--output={guestjob.path_in(name, 'perftest.json')}"], 1500)
+        KHUGEPAGED_ASLEEP, PERFTEST, "--context=" + KHUGEPAGED_CONTEXT,
+        *args, f"--output={guestjob.path_in(name, 'perftest.json')}"],
+        timeout)
+
+
+def perftest_job(odplab, variant):
+    return _perftest(odplab, variant, f"perftest-{variant}", [
+        "--preset=quick", "--ops=" + ",".join(OPS), "--msg-sizes=4K",
+        "--mr-sizes=2M", f"--pages={PAGES}", "--events=" + ",".join(events()),
+        "--registration=odp", "--backgrounds=none", "--iterations=20",
+        "--warmup=20", f"--repetitions={compare.min_repetitions()}"], 1500)
 
 
 @functools.lru_cache(maxsize=None)
@@ -87,15 +91,11 @@ ALT_OPS = 20
 def alternatives_job(odplab, variant):
     """A READ after madvise(DONTNEED), which drops the pages on every
     kernel, on a pinned MR and on ODP with prefetch."""
-    name = f"perftest-alternatives-{variant}"
-    return odplab.job(variant, name, [
-        KHUGEPAGED_ASLEEP, PERFTEST, "--context=" + KHUGEPAGED_CONTEXT,
+    return _perftest(odplab, variant, f"perftest-alternatives-{variant}", [
         "--ops=read", "--msg-sizes=4K", "--mr-sizes=1M", f"--pages={PAGES}",
         "--events=madvise-dontneed", "--periods=1",
         "--registration=pinned,odp-prefetch", "--backgrounds=none",
-        f"--iterations={ALT_OPS}",
-        "--warmup=20", "--repetitions=2",
-        f"--output={guestjob.path_in(name, 'perftest.json')}"], 900)
+        f"--iterations={ALT_OPS}", "--warmup=20", "--repetitions=2"], 900)
 
 
 def alternative(odplab, variant, registration):
@@ -140,13 +140,10 @@ BG_SECONDS = 5
 def background_job(odplab, variant):
     """READs of a MAP_SHARED ext4 file MR while perftest's writer thread
     dirties it and the flusher writes it back, for BG_SECONDS."""
-    name = f"perftest-writeback-{variant}"
-    return odplab.job(variant, name, [
-        KHUGEPAGED_ASLEEP, PERFTEST, "--context=" + KHUGEPAGED_CONTEXT,
+    return _perftest(odplab, variant, f"perftest-writeback-{variant}", [
         "--ops=read", "--msg-sizes=4K", "--mr-sizes=1M", f"--pages={PAGES}",
         "--backgrounds=writeback", f"--seconds={BG_SECONDS}",
-        "--registration=odp", "--warmup=20", "--repetitions=2",
-        f"--output={guestjob.path_in(name, 'perftest.json')}"], 900)
+        "--registration=odp", "--warmup=20", "--repetitions=2"], 900)
 
 
 def test_writeback_in_the_background(odplab, variant):
