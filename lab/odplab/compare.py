@@ -611,6 +611,30 @@ def headline_lines(comp):
     return lines + background_lines(comp)
 
 
+def headline_table(comp):
+    """The headline as a table, one row per event: what each of the
+    user's choices costs per op (the median over repetitions of each
+    repetition's p50, as against_alternatives() takes them) and patched
+    ODP's ratio to the two alternatives. (header, rows of str)."""
+    a, b = comp.a_label, comp.b_label
+    header = ["event", f"faults/op {a} ODP", f"faults/op {b} ODP",
+              f"pinned MR ({b} boot)", f"{a} ODP", f"{a} ODP + prefetch",
+              f"{b} ODP", f"{b} ODP / pinned",
+              f"{b} ODP / {a} ODP + prefetch", "p50 verdict"]
+    rows = []
+    for r in headline_rows(comp):
+        alt = against_alternatives(comp, r)
+        pinned = alt.get("pinned", (None, None))
+        pre = alt.get("odp-prefetch", (None, None))
+        rows.append([
+            r.scenario["event"], fmt("faults_per_op", r.a["faults_per_op"]),
+            fmt("faults_per_op", r.b["faults_per_op"]),
+            fmt("p50_ns", pinned[0]), fmt("p50_ns", _median(r.p50s[0])),
+            fmt("p50_ns", pre[0]), fmt("p50_ns", _median(r.p50s[1])),
+            fmt_ratio(pinned[1]), fmt_ratio(pre[1]), r.verdict])
+    return header, rows
+
+
 # ---------------------------------------------------------------- Markdown
 
 def _context_lines(label, ctx):
@@ -764,6 +788,12 @@ def to_markdown(comp, reference=None, checks=None):
     lines += _context_lines(f"B = {comp.b_label}", comp.b_context)
     lines += ["", "## Headline", "", "```"] + headline_lines(comp) + \
         ["```", ""]
+    header, rows = headline_table(comp)
+    if rows:
+        lines += ["p50 in us, the median over repetitions of each "
+                  "repetition's p50; the pinned MR is the floor, measured "
+                  "in the same boot as the ODP it is set against.", ""]
+        lines += _md_table(header, rows) + [""]
     regs = comp.regressions()
     lines.append(f"Noise threshold: {noise_line(comp)}.")
     lines.append("")
@@ -883,6 +913,17 @@ def _mean_cdf(result):
     return [sum(c[i] for c in curves) / len(curves) / 1e3 for i in range(n)]
 
 
+def _cdf_curves(comp, row, results_a, results_b):
+    """(label, result, line style) of each registration measured at row's
+    point: ODP on both kernels, then the alternatives on each."""
+    curves = [(f"{comp.a_label} ODP", results_a.get(row.name), "-"),
+              (f"{comp.b_label} ODP", results_b.get(row.name), "--")]
+    for reg, alt in alternatives(comp, row).items():
+        curves += [(f"{comp.a_label} {reg}", results_a.get(alt.name), "-."),
+                   (f"{comp.b_label} {reg}", results_b.get(alt.name), ":")]
+    return curves
+
+
 def plot_cdfs(comp, results_a, results_b, plt):
     rows = headline_rows(comp)
     if not rows:
@@ -892,9 +933,8 @@ def plot_cdfs(comp, results_a, results_b, plt):
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.0 * nrows),
                              squeeze=False)
     for ax, row in zip(axes.flat, rows):
-        for label, res, style in ((comp.a_label, results_a.get(row.name), "-"),
-                                  (comp.b_label, results_b.get(row.name),
-                                   "--")):
+        for label, res, style in _cdf_curves(comp, row, results_a,
+                                             results_b):
             cdf = _mean_cdf(res)
             if cdf:
                 ys = [i / (len(cdf) - 1) for i in range(len(cdf))]
@@ -907,7 +947,8 @@ def plot_cdfs(comp, results_a, results_b, plt):
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(rows):]:
         ax.set_visible(False)
-    fig.suptitle("Latency CDF per event (headline scenarios)", y=1.02)
+    fig.suptitle("Latency CDF per event and registration (headline "
+                 "scenarios)", y=1.02)
     return _svg(fig)
 
 
@@ -995,8 +1036,8 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
     matplotlib.use("svg")
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
     plt.rcParams["svg.fonttype"] = "none"
-    figures = [("Latency CDF per event", plot_cdfs(comp, results_a,
-                                                    results_b, plt)),
+    figures = [("Latency CDF per event and registration",
+                plot_cdfs(comp, results_a, results_b, plt)),
                ("Faults per op per event", plot_faults(comp, plt)),
                ("Latency against MR size", plot_mr_sizes(comp, plt))]
     plt.close("all")
@@ -1013,6 +1054,9 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
             _context_lines(label, ctx)[0][2:].replace("**", "")) + "</li>")
     parts.append("</ul><h2>Headline</h2><pre>" + html.escape(
         "\n".join(headline_lines(comp))) + "</pre>")
+    header, rows = headline_table(comp)
+    if rows:
+        parts.append(_html_table(header, rows))
     parts.append("<p>Noise threshold: " + html.escape(noise_line(comp))
                  + ". " + html.escape(chance_line(comp)) + "</p>")
     if checks:

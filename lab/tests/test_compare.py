@@ -406,6 +406,20 @@ class MarkdownMatchesJson(unittest.TestCase):
         self.assertEqual(len(lines), 1 + 2 * len(EVENTS))
         self.assertIn("median p50: pinned MR 800", lines[4])
         self.assertIn("pristine ODP + prefetch 1200", lines[4])
+        header, table = compare.headline_table(comp)
+        self.assertEqual(len(table), len(EVENTS))
+        cells = dict(zip(header, next(t for t in table
+                                      if t[0] == "soft-dirty")))
+        self.assertEqual(cells["faults/op pristine ODP"], "16.00")
+        self.assertEqual(cells["faults/op patched ODP"], "0.00")
+        self.assertEqual(cells["pinned MR (patched boot)"], "800.00")
+        self.assertEqual(cells["pristine ODP + prefetch"], "1200.00")
+        self.assertEqual(cells["patched ODP / pinned"],
+                         f"{alt['pinned'][1]:.2f}")
+        self.assertEqual(cells["patched ODP / pristine ODP + prefetch"],
+                         f"{alt['odp-prefetch'][1]:.2f}")
+        markdown = compare.to_markdown(comp)
+        self.assertIn("| " + " | ".join(header) + " |", markdown)
 
 
 class Alternatives(unittest.TestCase):
@@ -481,6 +495,25 @@ class Html(unittest.TestCase):
         self.assertEqual(len(re.findall(r"<svg[\s>]", page)), 3)
         self.assertNotIn("src=\"http", page)
         self.assertNotIn("<script", page)
+
+    def test_cdf_per_registration_names_each_measured_choice(self):
+        alt = {"pinned": {e: 30e3 for e in EVENTS},
+               "odp-prefetch": {e: 40e3 for e in EVENTS}}
+        a = report(P50, FAULTS_PRISTINE, alternatives=alt)
+        b = report(P50, FAULTS_PATCHED, alternatives=alt)
+        comp = compare.compare(a, b, a_label="pristine", b_label="patched")
+        row = compare.headline_rows(comp)[0]
+        curves = compare._cdf_curves(  # pylint: disable=protected-access
+            comp, row, compare.results_by_name(a), compare.results_by_name(b))
+        self.assertEqual(
+            [label for label, _, _ in curves],
+            ["pristine ODP", "patched ODP", "pristine pinned",
+             "patched pinned", "pristine odp-prefetch",
+             "patched odp-prefetch"])
+        self.assertTrue(all(res is not None for _, res, _ in curves))
+        page = compare.to_html(comp, compare.results_by_name(a),
+                               compare.results_by_name(b))
+        self.assertIn("patched odp-prefetch", page)
 
     def test_one_mr_size_says_why_there_is_no_size_plot(self):
         a, b = report(P50, FAULTS_PRISTINE), report(P50, FAULTS_PATCHED)
