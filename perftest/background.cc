@@ -2,13 +2,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "background.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -21,15 +25,16 @@
 namespace perftest {
 namespace {
 
-// A /proc/sys knob set for the background's lifetime and given its old
-// value back after.
+// A /proc/sys or /sys knob set for the background's lifetime and given its
+// old value back after. `user` names who sets it, for the errors.
 class Knob {
  public:
-  Knob(std::string path, const std::string& value) : path_(std::move(path)) {
+  Knob(std::string path, const std::string& value, std::string user)
+      : path_(std::move(path)), user_(std::move(user)) {
     std::ifstream in(path_);
     if (!std::getline(in, old_)) {
-      throw ibodp::Error("cannot read " + path_ +
-                         ": the writeback background needs /proc/sys/vm");
+      throw ibodp::Error("cannot read " + path_ + ": " + user_ +
+                         " needs it (is the kernel built with it?)");
     }
     Set(value);
   }
@@ -50,16 +55,44 @@ class Knob {
     out << value << "\n";
     out.flush();
     if (!out) {
-      throw ibodp::Error("cannot write " + value + " to " + path_ +
-                         ": the writeback background sets the kernel's "
-                         "writeback timing, which needs root");
+      throw ibodp::Error("cannot write " + value + " to " + path_ + ": " +
+                         user_ + " sets it, which needs root");
     }
   }
 
  private:
   std::string path_;
+  std::string user_;
   std::string old_;
 };
+
+// A thread of perftest that plays the application: every `every` it calls
+// touch(), until stopped.
+class Toucher {
+ public:
+  Toucher(std::chrono::milliseconds every, std::function<void()> touch)
+      : thread_([every, touch = std::move(touch)](const std::stop_token& stop) {
+          std::mutex mutex;
+          std::condition_variable_any wake;
+          std::unique_lock lock(mutex);
+          while (!stop.stop_requested()) {
+            touch();
+            wake.wait_for(lock, stop, every, [] { return false; });
+          }
+        }) {}
+
+ private:
+  std::jthread thread_;
+};
+
+// The application's store into the first byte of every page of `target`.
+void StoreIntoEveryPage(const ibodp::EventTarget& target, uint8_t value) {
+  const auto page = static_cast<size_t>(getpagesize());
+  auto* bytes = static_cast<volatile uint8_t*>(target.addr);
+  for (size_t off = 0; off < target.length; off += page) {
+    bytes[off] = value;
+  }
+}
 
 // Writeback of a MAP_SHARED file MR (ext4 in the lab). A thread of perftest
 // plays the application: every kDirtyEvery it stores into each page of the
@@ -81,10 +114,13 @@ class Writeback final : public Background {
   bool NeedsFile() const override { return true; }
 
   void Start(const ibodp::EventTarget& target) override {
-    expire_.emplace("/proc/sys/vm/dirty_expire_centisecs", kExpireCentisecs);
-    period_.emplace("/proc/sys/vm/dirty_writeback_centisecs", kPeriodCentisecs);
-    thread_ = std::jthread(
-        [this, target](const std::stop_token& stop) { Dirty(stop, target); });
+    expire_.emplace("/proc/sys/vm/dirty_expire_centisecs", kExpireCentisecs,
+                    kUser);
+    period_.emplace("/proc/sys/vm/dirty_writeback_centisecs", kPeriodCentisecs,
+                    kUser);
+    writer_.emplace(kDirtyEvery, [target, byte = uint8_t{0}]() mutable {
+      StoreIntoEveryPage(target, ++byte);
+    });
   }
 
   void Stop() override { Halt(); }
@@ -99,11 +135,10 @@ class Writeback final : public Background {
   }
 
  private:
+  static constexpr const char* kUser = "the writeback background";
+
   void Halt() {
-    thread_.request_stop();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
+    writer_.reset();
     // No periodic flusher until the knobs go back: the pages dirtied last
     // stay dirty while the counters are read.
     if (period_) {
@@ -111,28 +146,83 @@ class Writeback final : public Background {
     }
   }
 
-  void Dirty(const std::stop_token& stop, ibodp::EventTarget target) {
-    const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    auto* bytes = static_cast<volatile uint8_t*>(target.addr);
-    std::mutex mutex;
-    std::condition_variable_any wake;
-    std::unique_lock lock(mutex);
-    while (!stop.stop_requested()) {
-      for (size_t off = 0; off < target.length; off += page) {
-        bytes[off] = static_cast<uint8_t>(bytes[off] + 1);
-      }
-      wake.wait_for(lock, stop, kDirtyEvery, [] { return false; });
+  std::optional<Knob> expire_;
+  std::optional<Knob> period_;
+  std::optional<Toucher> writer_;
+};
+
+// KSM merging an anonymous MR. perftest fills the MR with one byte, so its
+// pages are identical and ksmd merges them into one KSM page: it
+// write-protects each page and replaces all but the first by the KSM page,
+// both with MMU_NOTIFY_CLEAR, so the device's next access faults on any
+// kernel. A thread of perftest plays the application: every kWriteEvery
+// it stores one new byte into every page, which breaks each merged page's
+// copy-on-write (another CLEAR) and leaves the pages identical again for
+// ksmd's next pass. ksmd skips pages pinned for DMA (write_protect_page()
+// finds more references than mappings), so a pinned MR sees none of it.
+class Ksm final : public Background {
+ public:
+  static constexpr auto kWriteEvery = std::chrono::milliseconds(500);
+  static constexpr const char* kKsm = "/sys/kernel/mm/ksm/";
+  static constexpr const char* kUser = "the ksm background";
+
+  std::string_view Name() const override { return "ksm"; }
+  bool ActsOnPinnedPages() const override { return false; }
+
+  void Start(const ibodp::EventTarget& target) override {
+    target_ = target;
+    Advise(MADV_MERGEABLE, "MADV_MERGEABLE");
+    // A pass over every mergeable page each 20 ms.
+    const auto pages = target.length / static_cast<size_t>(getpagesize());
+    scan_.emplace(std::string(kKsm) + "pages_to_scan",
+                  std::to_string(pages + 64), kUser);
+    sleep_.emplace(std::string(kKsm) + "sleep_millisecs", "20", kUser);
+    run_.emplace(std::string(kKsm) + "run", "1", kUser);
+    writer_.emplace(kWriteEvery, [target, byte = uint8_t{0}]() mutable {
+      StoreIntoEveryPage(target, ++byte);
+    });
+  }
+
+  // ksmd stops; the merged pages stay merged until the destructor unmerges
+  // them, after the counters are read.
+  void Stop() override {
+    writer_.reset();
+    if (run_) {
+      run_->Set("0");
     }
   }
 
-  std::optional<Knob> expire_;
-  std::optional<Knob> period_;
-  std::jthread thread_;
+  ~Ksm() override {
+    writer_.reset();
+    if (target_.addr != nullptr &&
+        madvise(target_.addr, target_.length, MADV_UNMERGEABLE) != 0) {
+      std::cerr << "perftest: MADV_UNMERGEABLE of the MR: "
+                << std::strerror(errno) << "\n";
+    }
+  }
+
+ private:
+  void Advise(int advice, const char* name) const {
+    if (madvise(target_.addr, target_.length, advice) != 0) {
+      const int err = errno;
+      ibodp::ThrowErrno(std::string(kUser) + ": madvise(" + name +
+                            ") of the MR (CONFIG_KSM?)",
+                        err);
+    }
+  }
+
+  ibodp::EventTarget target_{};
+  std::optional<Knob> scan_;
+  std::optional<Knob> sleep_;
+  std::optional<Knob> run_;
+  std::optional<Toucher> writer_;
 };
 
 }  // namespace
 
-std::vector<std::string> BackgroundNames() { return {"none", "writeback"}; }
+std::vector<std::string> BackgroundNames() {
+  return {"none", "writeback", "ksm"};
+}
 
 std::unique_ptr<Background> MakeBackground(std::string_view name) {
   if (name == "none") {
@@ -140,6 +230,9 @@ std::unique_ptr<Background> MakeBackground(std::string_view name) {
   }
   if (name == "writeback") {
     return std::make_unique<Writeback>();
+  }
+  if (name == "ksm") {
+    return std::make_unique<Ksm>();
   }
   std::string known;
   for (const std::string& n : BackgroundNames()) {

@@ -29,6 +29,9 @@ class Background {
   virtual std::string_view Name() const = 0;
   // Whether the MR must be a MAP_SHARED file mapping (ext4 in the lab).
   virtual bool NeedsFile() const { return false; }
+  // Whether the activity can touch pages pinned for DMA (a non-ODP MR's):
+  // when not, a pinned MR would measure nothing happening.
+  virtual bool ActsOnPinnedPages() const { return true; }
   // Sets the kernel up and starts whatever keeps the activity going on
   // `target`. Throws ibodp::Error naming the setting it could not make.
   virtual void Start(const ibodp::EventTarget& target) = 0;

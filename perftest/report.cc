@@ -265,6 +265,31 @@ Counters CountersFromJson(const json& j, const std::string& path) {
   return c;
 }
 
+json TimelineJson(const std::vector<TimelineSample>& timeline) {
+  json samples = json::array();
+  for (const TimelineSample& s : timeline) {
+    samples.push_back({{"t_ns", s.t_ns}, {"ops", s.ops}, {"values", s.values}});
+  }
+  return samples;
+}
+
+std::vector<TimelineSample> TimelineFromJson(const json& j,
+                                             const std::string& path) {
+  std::vector<TimelineSample> timeline;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string at = Index(path, i);
+    TimelineSample s;
+    s.t_ns = GetDouble(j[i], "t_ns", at);
+    s.ops = GetU64(j[i], "ops", at);
+    const json& values = GetObject(j[i], "values", at);
+    for (const auto& [name, value] : values.items()) {
+      s.values[name] = GetU64(values, name, Child(at, "values"));
+    }
+    timeline.push_back(std::move(s));
+  }
+  return timeline;
+}
+
 json RepetitionJson(const RepetitionResult& r, const std::string& path) {
   json counters = json::array();
   for (size_t i = 0; i < r.counters.size(); ++i) {
@@ -282,7 +307,8 @@ json RepetitionJson(const RepetitionResult& r, const std::string& path) {
           {"counters", std::move(counters)},
           {"faults_per_op", has_faults ? json(*r.faults_per_op) : json()},
           {"ops_per_sec", r.ops_per_sec},
-          {"bytes_per_sec", r.bytes_per_sec}};
+          {"bytes_per_sec", r.bytes_per_sec},
+          {"timeline", TimelineJson(r.timeline)}};
 }
 
 RepetitionResult RepetitionFromJson(const json& j, const std::string& path) {
@@ -303,6 +329,8 @@ RepetitionResult RepetitionFromJson(const json& j, const std::string& path) {
   r.faults_per_op = GetOptionalDouble(j, "faults_per_op", path);
   r.ops_per_sec = GetDouble(j, "ops_per_sec", path);
   r.bytes_per_sec = GetDouble(j, "bytes_per_sec", path);
+  r.timeline =
+      TimelineFromJson(GetArray(j, "timeline", path), Child(path, "timeline"));
   return r;
 }
 

@@ -6,7 +6,7 @@
 // Serialisation goes through nlohmann::json only.
 //
 // JSON layout (perftest/report.schema.json has it whole):
-// {"schema_version": 4, "context": {...}, "results": [{
+// {"schema_version": 5, "context": {...}, "results": [{
 //   "scenario": {"name", "op", "msg_size", ..., "event_facts": {
 //     "notifier_event", "write_protect_only", "preserves_contents"},
 //     "registration"},
@@ -15,7 +15,8 @@
 //   "repetitions": [{"ops", "elapsed_ns", "latency": {...},
 //     "registration_ns", "counters": [
 //     {"source", "available", "unavailable_reason", "values": {...}}],
-//     "faults_per_op": null | number, ...}]}]}
+//     "faults_per_op": null | number, ...,
+//     "timeline": [{"t_ns", "ops", "values": {...}}]}]}]}
 // A double that is not finite is written as null and read back as NaN;
 // faults_per_op is null when absent.
 #ifndef PERFTEST_REPORT_H_
@@ -42,8 +43,9 @@ namespace perftest {
 //    ibodp::MemoryEvent.
 // 4: scenario.registration (odp, pinned, odp-prefetch), scenario.background
 //    and scenario.seconds, repetitions[].registration_ns and wall_ns.
-//    perftest/report.schema.json describes version 4.
-inline constexpr int kSchemaVersion = 4;
+// 5: repetitions[].timeline: a background scenario's counters about once a
+//    second. perftest/report.schema.json describes version 5.
+inline constexpr int kSchemaVersion = 5;
 
 // Where and how a report was made.
 struct Context {
@@ -72,6 +74,18 @@ struct Counters {
   bool operator==(const Counters&) const = default;
 };
 
+// A background scenario's counters at one moment of its window.
+struct TimelineSample {
+  // Since the window's first op.
+  double t_ns = 0;
+  // Ops completed by then.
+  uint64_t ops = 0;
+  // The primary counter source's values since the window's start.
+  std::map<std::string, uint64_t> values;
+
+  bool operator==(const TimelineSample&) const = default;
+};
+
 struct RepetitionResult {
   uint64_t ops = 0;
   double elapsed_ns = 0;
@@ -91,6 +105,10 @@ struct RepetitionResult {
   std::optional<double> faults_per_op;
   double ops_per_sec = 0;
   double bytes_per_sec = 0;
+  // A background scenario's samples of the primary source
+  // (counters[0].source), one about every second and one at the end of the
+  // window; empty for event scenarios.
+  std::vector<TimelineSample> timeline;
 
   bool operator==(const RepetitionResult&) const = default;
 };

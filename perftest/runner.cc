@@ -67,8 +67,12 @@ RepetitionResult MeasureEvents(Workload& workload, ibodp::MemoryEvent& event,
   return rep;
 }
 
+// How often a background scenario samples its counters: between two ops,
+// outside every op's latency.
+constexpr std::chrono::seconds kTimelineStep{1};
+
 // Ops from first_op on for s.seconds while the background acts on the MR
-// (at most s.ops of them).
+// (at most s.ops of them), with a timeline of the primary counter source.
 RepetitionResult MeasureBackground(Workload& workload, Background& background,
                                    const Scenario& s, uint64_t first_op,
                                    CounterSources& sources) {
@@ -79,13 +83,24 @@ RepetitionResult MeasureBackground(Workload& workload, Background& background,
   sources.Begin();
   background.Start(workload.Target());
   const auto start = std::chrono::steady_clock::now();
+  const auto sample = [&](std::chrono::nanoseconds at, uint64_t ops) {
+    rep.timeline.push_back(
+        {static_cast<double>(at.count()), ops, sources.Peek()});
+  };
+  std::chrono::nanoseconds next_sample = kTimelineStep;
   uint64_t done = 0;
-  while (done < s.ops && std::chrono::steady_clock::now() - start < window) {
+  for (auto now = start; done < s.ops && now - start < window;
+       now = std::chrono::steady_clock::now()) {
+    if (now - start >= next_sample) {
+      sample(now - start, done);
+      next_sample = now - start + kTimelineStep;
+    }
     const std::chrono::nanoseconds latency = workload.RunOp(first_op + done);
     busy += latency;
     latencies[done++] = static_cast<double>(latency.count());
   }
   const auto wall = std::chrono::steady_clock::now() - start;
+  sample(wall, done);
   background.Stop();
   rep.counters = sources.End();
   latencies.resize(done);

@@ -415,13 +415,16 @@ void AppendBackgrounds(const MatrixSpec& spec, Scenario point,
     if (background == "none") {
       continue;
     }
-    const bool file = MakeBackground(background)->NeedsFile();
+    const std::unique_ptr<Background> made = MakeBackground(background);
     for (const Registration registration : spec.registrations) {
       point.background = background;
       point.registration = registration;
       std::string why;
-      if (registration == Registration::kPinned && file) {
+      if (registration == Registration::kPinned && made->NeedsFile()) {
         why = "the kernel refuses a long-term pin of a MAP_SHARED file";
+      } else if (registration == Registration::kPinned &&
+                 !made->ActsOnPinnedPages()) {
+        why = "background " + background + " leaves pages pinned for DMA alone";
       } else if (registration == Registration::kOdpPrefetch) {
         why = "no event that perftest knows of to prefetch after";
       }
@@ -664,7 +667,7 @@ MatrixSpec QuickPreset() {
   spec.periods = {1};
   spec.registrations = {Registration::kOdp, Registration::kPinned,
                         Registration::kOdpPrefetch};
-  spec.backgrounds = {"none", "writeback"};
+  spec.backgrounds = {"none", "writeback", "ksm"};
   spec.seconds = 10;
   spec.ops_per_repetition = 100;
   spec.warmup_ops = 10;

@@ -177,7 +177,7 @@ std::string FormatBytes(uint64_t bytes);
 //   4 KiB; MR 1 MiB; pages 16; events none, soft-dirty, mprotect-ro, fork,
 //   madvise-dontneed, munmap-remap; period 1; registrations odp, pinned,
 //   odp-prefetch; 100 ops, 10 warm-up ops, 5 repetitions; and 10 seconds
-//   of READs under writeback on ODP. 19 scenarios.
+//   of READs on ODP under writeback and under KSM each. 20 scenarios.
 // DefaultPreset: what `odplab run` measures per kernel (about 40 minutes
 //   in the TCG guest on 2 cores). read, write, send, fetch-add; msg 4 KiB; MR
 //   1, 8 and 64 MiB; pages 16; every PresetEvents() event; period 1; ODP

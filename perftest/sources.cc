@@ -221,6 +221,17 @@ std::vector<Counters> CounterSources::End() {
   return all;
 }
 
+ibodp::CounterValues CounterSources::Peek() const {
+  // End()'s order of primaries.
+  if (hw_) {
+    return ibodp::CounterDelta(hw_before_, hw_->Read());
+  }
+  if (trace_) {
+    return TraceValues(ibodp::Summarize(trace_->Read()));
+  }
+  return profiler_ ? profiler_->Hits() : ibodp::CounterValues{};
+}
+
 std::optional<uint64_t> CounterSources::Faults(
     const std::vector<Counters>& counters) {
   if (counters.empty() || !counters[0].available) {

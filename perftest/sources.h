@@ -44,6 +44,11 @@ class CounterSources {
   void Begin();
   std::vector<Counters> End();
 
+  // The primary source's values since Begin(), read now and alone, not
+  // bracketed with the others: a timeline's samples, all of one source,
+  // whose differences are exact for it. Empty when no source is available.
+  ibodp::CounterValues Peek() const;
+
   // Page faults in `counters` from its primary source, or nullopt when no
   // source is available.
   static std::optional<uint64_t> Faults(const std::vector<Counters>& counters);

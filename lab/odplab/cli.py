@@ -4,6 +4,7 @@
 
 import argparse
 import os
+import signal
 import sys
 
 from . import (accel, compare, deps, kernel, rdmauser, runcmd, series,
@@ -275,8 +276,20 @@ def parser():
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI timeout, `kill`), raised where odplab is so that what
+    Ctrl-C does on the way out runs for it too: a guest's QEMU killed, a
+    comparison of the scenarios that finished written."""
+
+
+def _terminate(signum, frame):
+    del signum, frame
+    raise Terminated()
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
+    before = signal.signal(signal.SIGTERM, _terminate)
     try:
         if "accel" in vars(args):  # the commands that boot guests
             accel.set_request(args.accel)
@@ -284,6 +297,11 @@ def main(argv=None):
     except LabError as e:
         print(f"odplab: error: {e}", file=sys.stderr)
         return e.exit_code
+    except Terminated:
+        print("odplab: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("odplab: interrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, before)

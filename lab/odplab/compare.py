@@ -183,6 +183,39 @@ def per_second(result):
     return out
 
 
+# The primary source's name for page faults (perftest/sources.cc: the
+# function profiler counts calls of the fault function, once per page).
+_FAULT_KEYS = {"hw_counters": "page_faults", "tracepoints": "page_faults",
+               "function-profiler": "ib_umem_odp_map_dma_and_lock"}
+
+
+def timeline_rates(rep):
+    """A background repetition's timeline as rates per interval between
+    samples: [(end of the interval in s, faults/s, invalidation calls/s)],
+    a rate None where the primary source does not count it; [] without a
+    timeline or an available primary source."""
+    counters = rep.get("counters") or []
+    if not counters or not counters[0].get("available"):
+        return []
+    source = counters[0]["source"]
+    key = _FAULT_KEYS.get(source)
+    out = []
+    prev_t, prev = 0.0, {}
+    for sample in rep.get("timeline", []):
+        t, values = sample["t_ns"] / 1e9, sample["values"]
+        if t <= prev_t:
+            continue
+        dt = t - prev_t
+
+        def rate(now, before, dt=dt):
+            return None if now is None else (now - (before or 0)) / dt
+        out.append((t, rate(values.get(key), prev.get(key)),
+                    rate(_invalidation_calls({source: values}),
+                         _invalidation_calls({source: prev}))))
+        prev_t, prev = t, values
+    return out
+
+
 def background_lines(comp):
     """A line per background scenario: faults and invalidations per second
     and latency, A -> B."""
@@ -976,6 +1009,46 @@ def plot_faults(comp, plt):
     return _svg(fig)
 
 
+def plot_timelines(comp, results_a, results_b, plt):
+    """Faults and invalidation calls per second over each background
+    scenario's window, every repetition of both kernels; None without a
+    background scenario that has a timeline."""
+    rows = [r for r in comp.rows if not r.errors
+            and r.scenario["background"] != "none"
+            and any(timeline_rates(rep)
+                    for res in (results_a.get(r.name), results_b.get(r.name))
+                    for rep in (res or {}).get("repetitions", []))]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(len(rows), 1, figsize=(7, 3.2 * len(rows)),
+                             squeeze=False)
+    for ax, row in zip(axes.flat, rows):
+        for color, label, res in (("C0", comp.a_label,
+                                   results_a.get(row.name)),
+                                  ("C1", comp.b_label,
+                                   results_b.get(row.name))):
+            for i, rep in enumerate((res or {}).get("repetitions", [])):
+                rates = timeline_rates(rep)
+                for col, style, what in ((1, "-", "faults/s"),
+                                         (2, ":", "invalidation calls/s")):
+                    pts = [(p[0], p[col]) for p in rates
+                           if p[col] is not None]
+                    if pts:
+                        ax.plot(*zip(*pts), style, color=color, alpha=0.7,
+                                label=f"{label} {what}" if i == 0 else None)
+        sc = row.scenario
+        ax.set_title(f"{sc['background']}: {sc['op']} "
+                     f"{human_bytes(sc['msg_size'])} x {sc['pages']} pages, "
+                     f"{registration(sc)}", fontsize=10)
+        ax.set_xlabel("seconds into the window")
+        ax.set_ylabel("per second")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Faults and invalidations per second over time "
+                 "(background scenarios)", y=1.02)
+    return _svg(fig)
+
+
 def plot_mr_sizes(comp, plt):
     """p50 against MR size for each event of the headline family with the
     MR size left free; None when the run has one MR size."""
@@ -1036,10 +1109,17 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
     matplotlib.use("svg")
     import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
     plt.rcParams["svg.fonttype"] = "none"
+    # (title, SVG or None, why a run has no such plot)
+    no_headline = "no ODP event scenario finished on both kernels"
     figures = [("Latency CDF per event and registration",
-                plot_cdfs(comp, results_a, results_b, plt)),
-               ("Faults per op per event", plot_faults(comp, plt)),
-               ("Latency against MR size", plot_mr_sizes(comp, plt))]
+                plot_cdfs(comp, results_a, results_b, plt), no_headline),
+               ("Faults per op per event", plot_faults(comp, plt),
+                no_headline),
+               ("Latency against MR size", plot_mr_sizes(comp, plt),
+                "the run measured one MR size"),
+               ("Faults per second over time (background scenarios)",
+                plot_timelines(comp, results_a, results_b, plt),
+                "no background scenario with a timeline (schema 5)")]
     plt.close("all")
     parts = [
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\">",
@@ -1063,13 +1143,13 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
         parts.append("<h2>Checks</h2><ul>" + "".join(
             f"<li>{html.escape(line[2:])}</li>"
             for line in _check_lines(checks)) + "</ul>")
-    for title, svg in figures:
+    for title, svg, why in figures:
         if svg:
             parts.append(f"<figure class=\"plot\"><figcaption>"
                          f"{html.escape(title)}</figcaption>{svg}</figure>")
         else:
-            parts.append(f"<p>{html.escape(title)}: not enough data in this "
-                         "run (one MR size, or no finished scenario).</p>")
+            parts.append(f"<p>{html.escape(title)}: not in this run "
+                         f"({html.escape(why)}).</p>")
     parts.append("<h2>Every scenario</h2>")
     parts.append(_html_table(md_header(), [md_cells(r) for r in comp.rows],
                              [r.verdict if r.verdict in ("slower", "faster")

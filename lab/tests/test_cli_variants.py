@@ -5,7 +5,10 @@
 the checks it must fail."""
 
 import io
+import os
+import signal
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -125,3 +128,30 @@ class SameKernelRun(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         run_host.assert_not_called()
         self.assertIn("--same-kernel boots a lab kernel twice", err.getvalue())
+
+
+class Signals(unittest.TestCase):
+    def test_sigterm_runs_the_ctrl_c_clean_up_and_exits_143(self):
+        # What vm.run_in_vm does with its QEMU on KeyboardInterrupt must
+        # happen on SIGTERM too, or a killed odplab leaves the guest running.
+        cleaned = []
+
+        def run_all(*_args, **_kwargs):
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(10)
+            except KeyboardInterrupt:
+                cleaned.append("qemu killed")
+                raise
+            return 0
+        before = signal.getsignal(signal.SIGTERM)
+        with mock.patch.object(deps, "ensure_packages"), \
+                mock.patch.object(cli, "_source"), \
+                mock.patch.object(testcmd, "run_all", run_all), \
+                mock.patch("sys.stderr", new_callable=io.StringIO) as err:
+            t0 = time.monotonic()
+            self.assertEqual(cli.main(["test"]), 143)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(cleaned, ["qemu killed"])
+        self.assertIn("odplab: terminated", err.getvalue())
+        self.assertIs(signal.getsignal(signal.SIGTERM), before)

@@ -481,6 +481,59 @@ class Background(unittest.TestCase):
                       lines[-1])
 
 
+def _with_timeline(variant, faults_per_s, calls_per_s):
+    """A report with one 3-second writeback scenario whose primary source
+    (hw_counters) counted faults_per_s[i] and calls_per_s[i] in second
+    i + 1."""
+    rep = report(P50, FAULTS_PATCHED, variant=variant)
+    sc = _scenario("none")
+    sc.update(background="writeback", seconds=3,
+              name=sc["name"] + "/background=writeback/seconds=3")
+    r = _rep(1e6, sum(faults_per_s) / 300)
+    r["wall_ns"] = 3e9
+    r["counters"] = [{"source": "hw_counters", "available": True,
+                      "unavailable_reason": "", "values": {}}]
+    faults = calls = 0
+    r["timeline"] = []
+    for i, (f, c) in enumerate(zip(faults_per_s, calls_per_s)):
+        faults, calls = faults + f, calls + c
+        r["timeline"].append({
+            "t_ns": (i + 1) * 1e9, "ops": (i + 1) * 100,
+            "values": {"page_faults": faults,
+                       "page_invalidations_handled": calls}})
+    rep["results"].append({"scenario": sc, "error": "", "aggregates": {},
+                           "repetitions": [r] * 5})
+    return rep
+
+
+class Timeline(unittest.TestCase):
+    def test_rates_per_interval_of_the_primary_source(self):
+        rep = _with_timeline("pristine", (160, 0, 480), (10, 0, 30))
+        bg = rep["results"][-1]["repetitions"][0]
+        self.assertEqual(compare.timeline_rates(bg), [
+            (1.0, 160.0, 10.0), (2.0, 0.0, 0.0), (3.0, 480.0, 30.0)])
+        bg["counters"][0]["source"] = "function-profiler"
+        self.assertEqual([(t, f) for t, f, _ in compare.timeline_rates(bg)],
+                         [(1.0, None), (2.0, None), (3.0, None)])
+        bg["counters"][0]["available"] = False
+        self.assertEqual(compare.timeline_rates(bg), [])
+
+    def test_html_plots_each_background_scenario_over_time(self):
+        a = _with_timeline("pristine", (160, 160, 160), (10, 10, 10))
+        b = _with_timeline("patched", (0, 0, 0), (10, 10, 10))
+        comp = compare.compare(a, b, a_label="pristine", b_label="patched")
+        page = compare.to_html(comp, compare.results_by_name(a),
+                               compare.results_by_name(b))
+        self.assertIn("<figcaption>Faults per second over time (background "
+                      "scenarios)</figcaption>", page)
+        self.assertIn("patched invalidation calls/s", page)
+        plain = compare.to_html(
+            compare.compare(report(P50, FAULTS_PRISTINE),
+                            report(P50, FAULTS_PATCHED)), {}, {})
+        self.assertIn("Faults per second over time (background scenarios): "
+                      "not in this run", plain)
+
+
 class Html(unittest.TestCase):
     def test_three_inline_svg_plots_with_two_mr_sizes(self):
         alt = {"pinned": {e: 30e3 for e in EVENTS}}
@@ -521,7 +574,8 @@ class Html(unittest.TestCase):
                                compare.results_by_name(a),
                                compare.results_by_name(b))
         self.assertEqual(page.count("<figure class=\"plot\">"), 2)
-        self.assertIn("Latency against MR size: not enough data", page)
+        self.assertIn("Latency against MR size: not in this run (the run "
+                      "measured one MR size)", page)
 
 
 class LoadErrors(unittest.TestCase):

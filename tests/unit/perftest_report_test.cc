@@ -79,6 +79,9 @@ Report SampleReport() {
   ScenarioResult ok;
   ok.scenario = ReadScenario();
   ok.repetitions = {Repetition(1), Repetition(1.1)};
+  ok.repetitions[1].timeline = {
+      {1.0e9, 150, {{ibodp::kCntPageFaults, 48}}},
+      {1.5e9, 200, {{ibodp::kCntPageFaults, 64}, {"big", 1ull << 63}}}};
   ok.aggregates = Aggregate(ok.repetitions);
   ScenarioResult failed;
   failed.scenario = ReadScenario();
@@ -192,6 +195,33 @@ TEST(ReportTest, MissingFieldIsNamed) {
   }
   json.erase("schema_version");
   EXPECT_THROW(ReportFromJson(json), ibodp::Error);
+}
+
+TEST(ReportTest, TimelineFieldsAreNamed) {
+  nlohmann::json json = ToJson(SampleReport());
+  nlohmann::json& timeline = json["results"][0]["repetitions"][1]["timeline"];
+  ASSERT_EQ(timeline.size(), 2U);
+  timeline[1]["values"]["big"] = "many";
+  try {
+    ReportFromJson(json);
+    FAIL() << "expected ibodp::Error";
+  } catch (const ibodp::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "'results[0].repetitions[1].timeline[1].values.big'"),
+              std::string::npos)
+        << e.what();
+  }
+  timeline[1].erase("values");
+  timeline[0].erase("t_ns");
+  try {
+    ReportFromJson(json);
+    FAIL() << "expected ibodp::Error";
+  } catch (const ibodp::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "'results[0].repetitions[1].timeline[0].t_ns' is missing"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(ReportTest, MistypedFieldIsNamed) {
@@ -340,6 +370,14 @@ Report GoldenReport() {
   bg.repetitions = {Repetition(1)};
   bg.repetitions[0].events = 0;
   bg.repetitions[0].wall_ns = 10e9;
+  // The primary source once a second and at the window's end.
+  for (uint64_t second = 1; second <= 10; ++second) {
+    bg.repetitions[0].timeline.push_back(
+        {static_cast<double>(second) * 1e9,
+         second * 20,
+         {{ibodp::kCntPageFaults, second * 320},
+          {ibodp::kCntPageInvalidationsHandled, second * 20}}});
+  }
   bg.aggregates = Aggregate(bg.repetitions);
   report.results.push_back(std::move(bg));
   return report;

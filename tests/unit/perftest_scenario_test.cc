@@ -188,12 +188,24 @@ TEST(ExpandMatrixTest, BackgroundsRunOnlyWhereTheyCan) {
   EXPECT_NE(skipped[0].find("/reg=pinned: the kernel refuses a long-term pin"),
             std::string::npos)
       << skipped[0];
+  // KSM merges an anonymous ODP MR; it leaves a pinned one alone.
+  spec.backgrounds = {"ksm"};
+  skipped.clear();
+  const std::vector<Scenario> ksm = ExpandMatrix(spec, &skipped);
+  ASSERT_EQ(ksm.size(), 1u);
+  EXPECT_EQ(ksm[0].background, "ksm");
+  EXPECT_EQ(ksm[0].registration, Registration::kOdp);
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_NE(skipped[0].find("/reg=pinned: background ksm leaves pages pinned "
+                            "for DMA alone"),
+            std::string::npos)
+      << skipped[0];
   spec.seconds = 0;
   EXPECT_ERROR_HAS(ExpandMatrix(spec), "--seconds 0");
   EXPECT_ERROR_HAS(
       ParseBackgrounds("--backgrounds", "none,swap", BackgroundNames()),
       "--backgrounds: unknown background 'swap'; known "
-      "backgrounds: none, writeback");
+      "backgrounds: none, writeback, ksm");
 }
 
 TEST(ParseEventsTest, AcceptsKnownEvents) {
@@ -355,11 +367,14 @@ TEST(ScenarioPresetTest, QuickPreset) {
   spec.memory_limit_bytes = 24 * kGiB;
   const std::vector<Scenario> all = ExpandMatrix(spec);
   // 6 events, each with ODP, pinned and ODP + prefetch (the fastest axis),
-  // then writeback in the background on ODP.
-  ASSERT_EQ(all.size(), 19u);
+  // then writeback and KSM in the background on ODP.
+  ASSERT_EQ(all.size(), 20u);
   EXPECT_EQ(all[18].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
             "background=writeback/seconds=10");
+  EXPECT_EQ(all[19].Name(),
+            "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
+            "background=ksm/seconds=10");
   EXPECT_EQ(all[3].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1");
   EXPECT_EQ(all[4].Name(),
