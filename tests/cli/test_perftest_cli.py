@@ -76,7 +76,11 @@ class BadFlags(unittest.TestCase):
         proc = run(["--preset=quick", "--dry_run"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         lines = proc.stdout.splitlines()
-        self.assertEqual(lines[-1], "19 scenarios")
+        self.assertEqual(lines[-1], "20 scenarios")
+        for background in ("writeback", "ksm"):
+            self.assertIn("read/msg=4096/mr=1048576/pages=16/event=none/"
+                          f"period=1/background={background}/seconds=10",
+                          lines)
         for reg in ("", "/reg=pinned", "/reg=odp-prefetch"):
             self.assertIn(
                 "read/msg=4096/mr=1048576/pages=16/event=fork/period=1" + reg,
