@@ -568,12 +568,11 @@ def against_alternatives(comp, row):
     baseline's ODP + prefetch p50, each with the ratio candidate ODP /
     alternative; {} when the run measured neither.
 
-    Each p50 here is the median over repetitions, not their mean: under
-    rxe a repetition runs in one of two modes for its whole length (a fast
-    one, and one about 1.4x slower; see the README's "reference"), and
-    which one is luck of the set-up. Five
-    repetitions' mean moves with how many landed in the slow mode, the
-    median does not while most are fast."""
+    Each p50 here is the median over repetitions, not their mean: a TCG
+    guest runs 1.4x to 1.7x slower for stretches of 10 to 30 s now and
+    then, and which repetitions of a scenario a stretch hits is where the
+    rounds' shuffles put them. Five repetitions' mean moves with how many
+    landed in a stretch, the median does not while most are fast."""
     out = {}
     alt = alternatives(comp, row)
     mine = _median(row.p50s[1])
