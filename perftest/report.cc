@@ -252,15 +252,23 @@ json CountersJson(const Counters& c, const std::string& path) {
           {"values", c.values}};
 }
 
+// The counter values in j["values"]: names to non-negative integers.
+std::map<std::string, uint64_t> CounterValuesFromJson(const json& j,
+                                                      const std::string& path) {
+  std::map<std::string, uint64_t> out;
+  const json& values = GetObject(j, "values", path);
+  for (const auto& [name, value] : values.items()) {
+    out[name] = GetU64(values, name, Child(path, "values"));
+  }
+  return out;
+}
+
 Counters CountersFromJson(const json& j, const std::string& path) {
   Counters c;
   c.source = GetString(j, "source", path);
   c.available = GetBool(j, "available", path);
   c.unavailable_reason = GetString(j, "unavailable_reason", path);
-  const json& values = GetObject(j, "values", path);
-  for (const auto& [name, value] : values.items()) {
-    c.values[name] = GetU64(values, name, Child(path, "values"));
-  }
+  c.values = CounterValuesFromJson(j, path);
   CheckCounters(c, path);
   return c;
 }
@@ -281,10 +289,7 @@ std::vector<TimelineSample> TimelineFromJson(const json& j,
     TimelineSample s;
     s.t_ns = GetDouble(j[i], "t_ns", at);
     s.ops = GetU64(j[i], "ops", at);
-    const json& values = GetObject(j[i], "values", at);
-    for (const auto& [name, value] : values.items()) {
-      s.values[name] = GetU64(values, name, Child(at, "values"));
-    }
+    s.values = CounterValuesFromJson(j[i], at);
     timeline.push_back(std::move(s));
   }
   return timeline;

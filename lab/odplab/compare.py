@@ -199,20 +199,21 @@ def timeline_rates(rep):
         return []
     source = counters[0]["source"]
     key = _FAULT_KEYS.get(source)
+    # (s, faults, calls) since the window's start, from its start on.
+    totals = [(0.0, 0, 0)] + [
+        (s["t_ns"] / 1e9, s["values"].get(key),
+         _invalidation_calls({source: s["values"]}))
+        for s in rep.get("timeline", [])]
     out = []
-    prev_t, prev = 0.0, {}
-    for sample in rep.get("timeline", []):
-        t, values = sample["t_ns"] / 1e9, sample["values"]
-        if t <= prev_t:
+    prev = totals[0]
+    for cur in totals[1:]:
+        if cur[0] <= prev[0]:
             continue
-        dt = t - prev_t
-
-        def rate(now, before, dt=dt):
-            return None if now is None else (now - (before or 0)) / dt
-        out.append((t, rate(values.get(key), prev.get(key)),
-                    rate(_invalidation_calls({source: values}),
-                         _invalidation_calls({source: prev}))))
-        prev_t, prev = t, values
+        dt = cur[0] - prev[0]
+        out.append((cur[0], *((None if now is None
+                               else (now - (before or 0)) / dt)
+                              for now, before in zip(cur[1:], prev[1:]))))
+        prev = cur
     return out
 
 
