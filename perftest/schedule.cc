@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <iostream>
-#include <numeric>
 #include <random>
+#include <string>
 #include <utility>
 
 #include "ibodp/error.h"
+#include "round.h"
 #include "runner.h"
 
 namespace perftest {
@@ -75,14 +76,12 @@ int RunInterleaved(const ibodp::Device& dev, const std::vector<Scenario>& all,
   for (const Scenario& s : all) {
     rounds = std::max(rounds, s.repetitions);
   }
-  std::vector<size_t> order(all.size());
-  std::iota(order.begin(), order.end(), size_t{0});
   std::mt19937_64 rng(opts.seed);
   const auto start = Clock::now();
   auto written = start;
   int failed = 0;
   for (uint64_t round = 0; round < rounds; ++round) {
-    std::shuffle(order.begin(), order.end(), rng);
+    const std::vector<size_t> order = ShuffledRound(all, rng);
     for (size_t k = 0; k < order.size(); ++k) {
       ScenarioResult& result = report.results[first + order[k]];
       const Scenario& s = all[order[k]];
@@ -116,8 +115,9 @@ int RunInterleaved(const ibodp::Device& dev, const std::vector<Scenario>& all,
 }  // namespace
 
 std::string DescribeSchedule(const ScheduleOptions& opts) {
-  return opts.interleave ? "interleaved, seed " + std::to_string(opts.seed)
-                         : "contiguous";
+  return opts.interleave
+             ? "interleaved by point, seed " + std::to_string(opts.seed)
+             : "contiguous";
 }
 
 int RunAll(const ibodp::Device& dev, const std::vector<Scenario>& all,

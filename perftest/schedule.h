@@ -7,6 +7,9 @@
 // interleaving does. Interleaving spreads a slow drift of the machine over
 // the repetitions of every scenario, where the U test of odplab compare
 // sees it, instead of moving the few scenarios that ran during it.
+//
+// Within a round, a matrix point's registrations run back to back
+// (round.h).
 #ifndef PERFTEST_SCHEDULE_H_
 #define PERFTEST_SCHEDULE_H_
 
@@ -30,7 +33,8 @@ struct ScheduleOptions {
   std::filesystem::path output;  // the report, rewritten as results come
 };
 
-// "interleaved, seed N" or "contiguous", for the report's context.
+// "interleaved by point, seed N" or "contiguous", for the report's
+// context.
 std::string DescribeSchedule(const ScheduleOptions& opts);
 
 // Runs every scenario into report.results (one result per scenario, in

@@ -158,6 +158,8 @@ def _finish(out, comp, checks, failures, interrupted, same_kernel=False):
     if comp is not None:
         for line in compare_mod.headline_lines(comp):
             print(line, flush=True)
+        for line in compare_mod.target_lines(comp):
+            print(f"target: {line}", flush=True)
         if same_kernel:
             # Every flag is a false positive: the rate, with the threshold.
             print(compare_mod.same_kernel_line(comp), flush=True)
