@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "background.h"
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -19,8 +20,10 @@
 #include <stop_token>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "ibodp/error.h"
+#include "ibodp/movers.h"
 
 namespace perftest {
 namespace {
@@ -218,10 +221,79 @@ class Ksm final : public Background {
   std::optional<Toucher> writer_;
 };
 
+// NUMA balancing of an anonymous MR whose pages start on the far node.
+// Prepare() moves them to a node that is not the one perftest runs on
+// (the lab guest's two nodes are numa=fake=2, with the CPUs on the first).
+// For the window, balancing is on with a scan every 100 ms: each scan
+// (task_numa_work() -> change_prot_numa()) makes the MR's PTEs PROT_NONE
+// and sends MMU_NOTIFY_PROTECTION_VMA over the range. A thread of perftest
+// plays the application: every kReadEvery it loads a byte of every page,
+// which takes the hinting faults that migrate the pages to its node
+// (MMU_NOTIFY_MIGRATE). A kernel that drops ODP pages on every event makes
+// the device fault after each scan; one that keeps them read-only across
+// hints (kernel-patches/ 0009-0010) only after a migration. Balancing
+// leaves pages pinned for DMA alone (folio_maybe_dma_pinned()).
+class NumaBalancing final : public Background {
+ public:
+  static constexpr auto kReadEvery = std::chrono::milliseconds(100);
+  static constexpr const char* kScanMs = "100";
+  static constexpr const char* kKnobs =
+      "/sys/kernel/debug/sched/numa_balancing/";
+  static constexpr const char* kUser = "the numa-balancing background";
+
+  std::string_view Name() const override { return "numa-balancing"; }
+  bool ActsOnPinnedPages() const override { return false; }
+
+  bool Prepare(const ibodp::EventTarget& target) override {
+    const std::vector<int> nodes = ibodp::RequireNumaNodes();
+    unsigned cpu = 0;
+    unsigned node = 0;
+    if (getcpu(&cpu, &node) != 0) {
+      ibodp::ThrowErrno(std::string(kUser) + ": getcpu", errno);
+    }
+    const int far = static_cast<int>(node) == nodes[0] ? nodes[1] : nodes[0];
+    ibodp::MovePages({static_cast<uint8_t*>(target.addr), target.length}, far);
+    return true;
+  }
+
+  void Start(const ibodp::EventTarget& target) override {
+    const std::string knobs = kKnobs;
+    min_.emplace(knobs + "scan_period_min_ms", kScanMs, kUser);
+    max_.emplace(knobs + "scan_period_max_ms", kScanMs, kUser);
+    delay_.emplace(knobs + "scan_delay_ms", "0", kUser);
+    on_.emplace("/proc/sys/kernel/numa_balancing", "1", kUser);
+    reader_.emplace(kReadEvery, [target] { LoadFromEveryPage(target); });
+  }
+
+  void Stop() override {
+    reader_.reset();
+    if (on_) {
+      on_->Set("0");
+    }
+  }
+
+ private:
+  static void LoadFromEveryPage(const ibodp::EventTarget& target) {
+    const auto page = static_cast<size_t>(getpagesize());
+    const auto* bytes = static_cast<const volatile uint8_t*>(target.addr);
+    uint8_t sum = 0;
+    for (size_t off = 0; off < target.length; off += page) {
+      sum = static_cast<uint8_t>(sum + bytes[off]);
+    }
+    (void)sum;
+  }
+
+  std::optional<Knob> min_;
+  std::optional<Knob> max_;
+  std::optional<Knob> delay_;
+  std::optional<Knob> on_;
+  std::optional<Toucher> reader_;
+};
+
 }  // namespace
 
 std::vector<std::string> BackgroundNames() {
-  return {"none", "writeback", "ksm"};
+  return {"none", "writeback", "ksm", "numa-balancing"};
 }
 
 std::unique_ptr<Background> MakeBackground(std::string_view name) {
@@ -233,6 +305,9 @@ std::unique_ptr<Background> MakeBackground(std::string_view name) {
   }
   if (name == "ksm") {
     return std::make_unique<Ksm>();
+  }
+  if (name == "numa-balancing") {
+    return std::make_unique<NumaBalancing>();
   }
   std::string known;
   for (const std::string& n : BackgroundNames()) {

@@ -32,6 +32,10 @@ class Background {
   // Whether the activity can touch pages pinned for DMA (a non-ODP MR's):
   // when not, a pinned MR would measure nothing happening.
   virtual bool ActsOnPinnedPages() const { return true; }
+  // Before the counters begin: puts the MR's pages where the activity
+  // starts from. Returns true when that unmapped them from the device, so
+  // that the caller maps them again before it measures.
+  virtual bool Prepare(const ibodp::EventTarget& /*target*/) { return false; }
   // Sets the kernel up and starts whatever keeps the activity going on
   // `target`. Throws ibodp::Error naming the setting it could not make.
   virtual void Start(const ibodp::EventTarget& target) = 0;

@@ -46,7 +46,8 @@ DEFINE_string(events, "", "memory events (see --list_events)");
 DEFINE_string(periods, "", "apply the event every N ops, e.g. 1,10");
 DEFINE_string(backgrounds, "",
               "none (the event scenarios) and kernel activities to run "
-              "--seconds of ops under, with no event: writeback");
+              "--seconds of ops under, with no event: writeback, ksm, "
+              "numa-balancing");
 DEFINE_uint64(seconds, 0,
               "length of a background scenario's window (0: preset)");
 DEFINE_string(registration, "",

@@ -80,6 +80,11 @@ RepetitionResult MeasureBackground(Workload& workload, Background& background,
   std::vector<double> latencies(s.ops);
   std::chrono::nanoseconds busy{0};
   const auto window = std::chrono::seconds(s.seconds);
+  if (background.Prepare(workload.Target())) {
+    for (uint64_t i = 0; i < workload.OpsToCoverMr(); ++i) {
+      workload.RunOp(i);
+    }
+  }
   sources.Begin();
   background.Start(workload.Target());
   const auto start = std::chrono::steady_clock::now();

@@ -667,7 +667,7 @@ MatrixSpec QuickPreset() {
   spec.periods = {1};
   spec.registrations = {Registration::kOdp, Registration::kPinned,
                         Registration::kOdpPrefetch};
-  spec.backgrounds = {"none", "writeback", "ksm"};
+  spec.backgrounds = {"none", "writeback", "ksm", "numa-balancing"};
   spec.seconds = 10;
   spec.ops_per_repetition = 100;
   spec.warmup_ops = 10;

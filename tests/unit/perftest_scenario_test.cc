@@ -205,7 +205,7 @@ TEST(ExpandMatrixTest, BackgroundsRunOnlyWhereTheyCan) {
   EXPECT_ERROR_HAS(
       ParseBackgrounds("--backgrounds", "none,swap", BackgroundNames()),
       "--backgrounds: unknown background 'swap'; known "
-      "backgrounds: none, writeback, ksm");
+      "backgrounds: none, writeback, ksm, numa-balancing");
 }
 
 TEST(ParseEventsTest, AcceptsKnownEvents) {
@@ -367,14 +367,17 @@ TEST(ScenarioPresetTest, QuickPreset) {
   spec.memory_limit_bytes = 24 * kGiB;
   const std::vector<Scenario> all = ExpandMatrix(spec);
   // 6 events, each with ODP, pinned and ODP + prefetch (the fastest axis),
-  // then writeback and KSM in the background on ODP.
-  ASSERT_EQ(all.size(), 20u);
+  // then writeback, KSM and NUMA balancing in the background on ODP.
+  ASSERT_EQ(all.size(), 21u);
   EXPECT_EQ(all[18].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
             "background=writeback/seconds=10");
   EXPECT_EQ(all[19].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
             "background=ksm/seconds=10");
+  EXPECT_EQ(all[20].Name(),
+            "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
+            "background=numa-balancing/seconds=10");
   EXPECT_EQ(all[3].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1");
   EXPECT_EQ(all[4].Name(),
