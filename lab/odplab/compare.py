@@ -622,20 +622,33 @@ def against_alternatives(comp, row):
     return out
 
 
+def _by_point(context):
+    """True when perftest also ran a point's registrations back to back
+    in each round (perftest/round.h; since 5d1f0aa)."""
+    schedule = context.get("extra", {}).get("schedule", "")
+    return schedule.startswith("interleaved by point")
+
+
 def alternatives_note(comp):
-    """How the headline's ratios to the alternatives were taken."""
-    paired = interleaved(comp.b_context) and interleaved(comp.a_context)
-    how = ("the median over rounds of each round's ratio (perftest runs a "
-           "point's registrations back to back in every round)" if paired
-           else "the ratio of the medians (the schedule was not "
-           "interleaved)")
+    """How the headline's ratios to the alternatives were taken, as
+    _ratio_to() and against_alternatives() take them."""
+    if not interleaved(comp.b_context):
+        how = "the ratio of the medians (the schedule was not interleaved)"
+    elif _by_point(comp.b_context):
+        how = ("the median over rounds of each round's ratio (perftest runs "
+               "a point's registrations back to back in every round)")
+    else:
+        how = ("the median over rounds of each round's ratio (in a round, "
+               "not back to back: a report from before 5d1f0aa)")
     return (f"p50 in us, the median over repetitions of each repetition's "
             f"p50; the pinned MR is the floor, measured in the same boot as "
             f"the ODP it is set against. {comp.b_label} ODP / pinned is "
             f"{how}. {comp.b_label} ODP / {comp.a_label} ODP + prefetch "
-            f"compares two boots, so each side is first divided by the "
-            f"pinned MR of its own boot (the pinned MR runs the same code "
-            f"on both kernels).")
+            f"compares two boots: where both measured the pinned MR, each "
+            f"side is first divided by the pinned MR of its own boot (which "
+            f"assumes the pinned MR costs the same on both kernels: it runs "
+            f"the same code), else it is the ratio of the medians. Targets "
+            f"give how many rounds met the floor target alone, not a test.")
 
 
 # What patched ODP should cost against the alternatives after an event
@@ -658,9 +671,16 @@ def target_lines(comp):
         parts = []
         if "pinned" in alt and alt["pinned"].ratio is not None:
             ratio = alt["pinned"].ratio
+            rounds = ""
+            if interleaved(comp.b_context):
+                each = _round_ratios(r.p50s[1],
+                                     alternatives(comp, r)["pinned"].p50s[1])
+                within = sum(x <= FLOOR_TARGET for x in each)
+                rounds = (f"; {within} of {len(each)} rounds within, "
+                          f"x{fmt_ratio(min(each))}-x{fmt_ratio(max(each))}")
             parts.append(f"x{fmt_ratio(ratio)} of pinned ("
                          f"{'met' if ratio <= FLOOR_TARGET else 'NOT met'}: "
-                         f"at most x{FLOOR_TARGET:.2f})")
+                         f"at most x{FLOOR_TARGET:.2f}{rounds})")
         if "odp-prefetch" in alt and alt["odp-prefetch"].ratio is not None:
             ratio = alt["odp-prefetch"].ratio
             parts.append(f"x{fmt_ratio(ratio)} of {comp.a_label} ODP + "

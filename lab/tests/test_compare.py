@@ -490,8 +490,14 @@ class Alternatives(unittest.TestCase):
         self.assertIn("the median over rounds of each round's ratio",
                       compare.to_markdown(comp))
         self.assertEqual(compare.target_lines(comp), [
-            "soft-dirty: pristine ODP x1.00 of pinned (met: at most x1.10); "
-            "x0.91 of pristine ODP + prefetch (met: below x1.00)"])
+            "soft-dirty: pristine ODP x1.00 of pinned (met: at most x1.10; "
+            "5 of 5 rounds within, x1.00-x1.00); x0.91 of pristine ODP + "
+            "prefetch (met: below x1.00)"])
+        # A report from before registrations ran back to back is paired by
+        # round all the same, and the note says they were not adjacent.
+        b["context"]["extra"]["schedule"] = "interleaved, seed 1"
+        self.assertIn("not back to back", compare.to_markdown(
+            compare.compare(a, b)))
 
     def test_targets_say_not_met(self):
         flat = {e: 2000e3 for e in EVENTS}
