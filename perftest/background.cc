@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -224,15 +225,19 @@ class Ksm final : public Background {
 // NUMA balancing of an anonymous MR whose pages start on the far node.
 // Prepare() moves them to a node that is not the one perftest runs on
 // (the lab guest's two nodes are numa=fake=2, with the CPUs on the first).
-// For the window, balancing is on with a scan every 100 ms: each scan
-// (task_numa_work() -> change_prot_numa()) makes the MR's PTEs PROT_NONE
-// and sends MMU_NOTIFY_PROTECTION_VMA over the range. A thread of perftest
-// plays the application: every kReadEvery it loads a byte of every page,
-// which takes the hinting faults that migrate the pages to its node
-// (MMU_NOTIFY_MIGRATE). A kernel that drops ODP pages on every event makes
-// the device fault after each scan; one that keeps them read-only across
-// hints (kernel-patches/ 0009-0010) only after a migration. Balancing
-// leaves pages pinned for DMA alone (folio_maybe_dma_pinned()).
+// For the window, balancing is on with a scan period of 100 ms: a scan
+// that reaches the MR (task_numa_work() -> change_prot_numa()) makes its
+// PTEs PROT_NONE and sends MMU_NOTIFY_PROTECTION_VMA over the range
+// (change_pud_range()). The scanning thread is perftest's, which polls and
+// never touches the MR from the CPU, so vma_is_accessed() lets the MR in
+// only now and then: about one hint a second was measured, not ten. A
+// thread of perftest plays the application: every kReadEvery it loads a
+// byte of every page, which takes the hinting faults that migrate the
+// pages to its node (try_to_migrate_one(): MMU_NOTIFY_CLEAR). A kernel
+// that drops ODP pages on every event makes the device fault after each
+// hint; one that keeps them read-only across hints (kernel-patches/
+// 0009-0010) only after a migration. Balancing leaves pages pinned for DMA
+// alone (folio_maybe_dma_pinned()).
 class NumaBalancing final : public Background {
  public:
   static constexpr auto kReadEvery = std::chrono::milliseconds(100);
@@ -240,12 +245,20 @@ class NumaBalancing final : public Background {
   static constexpr const char* kKnobs =
       "/sys/kernel/debug/sched/numa_balancing/";
   static constexpr const char* kUser = "the numa-balancing background";
+  static constexpr const char* kBalancing = "/proc/sys/kernel/numa_balancing";
 
   std::string_view Name() const override { return "numa-balancing"; }
   bool ActsOnPinnedPages() const override { return false; }
 
   bool Prepare(const ibodp::EventTarget& target) override {
     const std::vector<int> nodes = ibodp::RequireNumaNodes();
+    for (const char* path : {kBalancing, kKnobs}) {
+      if (!std::filesystem::exists(path)) {
+        throw ibodp::Unsupported(std::string("no ") + path +
+                                 ": NUMA balancing needs "
+                                 "CONFIG_NUMA_BALANCING and debugfs mounted");
+      }
+    }
     unsigned cpu = 0;
     unsigned node = 0;
     if (getcpu(&cpu, &node) != 0) {
@@ -261,7 +274,7 @@ class NumaBalancing final : public Background {
     min_.emplace(knobs + "scan_period_min_ms", kScanMs, kUser);
     max_.emplace(knobs + "scan_period_max_ms", kScanMs, kUser);
     delay_.emplace(knobs + "scan_delay_ms", "0", kUser);
-    on_.emplace("/proc/sys/kernel/numa_balancing", "1", kUser);
+    on_.emplace(kBalancing, "1", kUser);
     reader_.emplace(kReadEvery, [target] { LoadFromEveryPage(target); });
   }
 
