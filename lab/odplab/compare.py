@@ -612,7 +612,7 @@ def against_alternatives(comp, row):
     theirs = _median(pre.p50s[0]) if pre else None
     if theirs:
         if floor_b and _median(pinned.p50s[0]):
-            ours = _ratio_to(comp.b_context, mine, pinned.p50s[1])
+            ours = out["pinned"].ratio
             base = _ratio_to(comp.a_context, pre.p50s[0], pinned.p50s[0])
             ratio = ours / base if ours is not None and base else None
         else:
