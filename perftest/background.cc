@@ -303,10 +303,53 @@ class NumaBalancing final : public Background {
   std::optional<Toucher> reader_;
 };
 
+// khugepaged collapsing an anonymous MR that spans whole 2 MiB huge pages
+// but is mapped in base pages. Prepare() marks it MADV_HUGEPAGE, which
+// puts the process on khugepaged's list; for the window khugepaged scans
+// every 100 ms (scan_sleep_millisecs, restored after, which also wakes it
+// where the lab keeps it asleep). Each collapse (collapse_huge_page())
+// copies 512 pages into a new huge page and sends MMU_NOTIFY_CLEAR over the
+// 2 MiB, so the device re-faults every page of it on any kernel: what a
+// collapse costs an ODP user, once per huge page, not what the series
+// saves. Nothing splits the huge pages again in the window, so the
+// activity is one collapse of each. khugepaged does not collapse pages
+// pinned for DMA (their refcount is not what it expects).
+class Khugepaged final : public Background {
+ public:
+  static constexpr const char* kKnobs =
+      "/sys/kernel/mm/transparent_hugepage/khugepaged/";
+  static constexpr const char* kUser = "the khugepaged background";
+
+  std::string_view Name() const override { return "khugepaged"; }
+  bool NeedsHugeAlignment() const override { return true; }
+  bool ActsOnPinnedPages() const override { return false; }
+
+  bool Prepare(const ibodp::EventTarget& target) override {
+    if (!std::filesystem::exists(kKnobs)) {
+      throw ibodp::Unsupported(
+          std::string("no ") + kKnobs +
+          ": khugepaged needs CONFIG_TRANSPARENT_HUGEPAGE");
+    }
+    if (madvise(target.addr, target.length, MADV_HUGEPAGE) != 0) {
+      ibodp::ThrowErrno(std::string(kUser) + ": madvise(MADV_HUGEPAGE)", errno);
+    }
+    return false;
+  }
+
+  void Start(const ibodp::EventTarget& /*target*/) override {
+    sleep_.emplace(std::string(kKnobs) + "scan_sleep_millisecs", "100", kUser);
+  }
+
+  void Stop() override { sleep_.reset(); }
+
+ private:
+  std::optional<Knob> sleep_;
+};
+
 }  // namespace
 
 std::vector<std::string> BackgroundNames() {
-  return {"none", "writeback", "ksm", "numa-balancing"};
+  return {"none", "writeback", "ksm", "numa-balancing", "khugepaged"};
 }
 
 std::unique_ptr<Background> MakeBackground(std::string_view name) {
@@ -321,6 +364,9 @@ std::unique_ptr<Background> MakeBackground(std::string_view name) {
   }
   if (name == "numa-balancing") {
     return std::make_unique<NumaBalancing>();
+  }
+  if (name == "khugepaged") {
+    return std::make_unique<Khugepaged>();
   }
   std::string known;
   for (const std::string& n : BackgroundNames()) {

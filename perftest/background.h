@@ -29,6 +29,9 @@ class Background {
   virtual std::string_view Name() const = 0;
   // Whether the MR must be a MAP_SHARED file mapping (ext4 in the lab).
   virtual bool NeedsFile() const { return false; }
+  // Whether the MR must span whole 2 MiB huge pages, aligned to them and
+  // mapped in base pages (MADV_NOHUGEPAGE) until Prepare().
+  virtual bool NeedsHugeAlignment() const { return false; }
   // Whether the activity can touch pages pinned for DMA (a non-ODP MR's):
   // when not, a pinned MR would measure nothing happening.
   virtual bool ActsOnPinnedPages() const { return true; }

@@ -420,7 +420,12 @@ void AppendBackgrounds(const MatrixSpec& spec, Scenario point,
       point.background = background;
       point.registration = registration;
       std::string why;
-      if (registration == Registration::kPinned && made->NeedsFile()) {
+      if (made->NeedsHugeAlignment() &&
+          (point.mr_size < ibodp::kHugePageBytes ||
+           point.mr_size % ibodp::kHugePageBytes != 0)) {
+        why = "background " + background + " needs an MR of whole " +
+              FormatBytes(ibodp::kHugePageBytes) + " huge pages";
+      } else if (registration == Registration::kPinned && made->NeedsFile()) {
         why = "the kernel refuses a long-term pin of a MAP_SHARED file";
       } else if (registration == Registration::kPinned &&
                  !made->ActsOnPinnedPages()) {

@@ -71,8 +71,7 @@ void MapWithBasePagesOnly(const ibodp::Mapping& m) {
   if (madvise(m.data(), m.size(), MADV_NOHUGEPAGE) != 0) {
     const int err = errno;
     if (err != EINVAL) {
-      ibodp::ThrowErrno("madvise(MADV_NOHUGEPAGE) of the msync file mapping",
-                        err);
+      ibodp::ThrowErrno("madvise(MADV_NOHUGEPAGE) of the MR", err);
     }
   }
 }
@@ -114,6 +113,12 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
     MapWithBasePagesOnly(remote_);
   } else if (event->NeedsHugePages()) {
     remote_ = ibodp::Mapping::AnonymousHuge(scenario.mr_size);
+  } else if (background && background->NeedsHugeAlignment()) {
+    // Base pages in huge-page-aligned 2 MiB ranges, for the background to
+    // collapse.
+    remote_ = ibodp::Mapping::AnonymousAligned(scenario.mr_size,
+                                               ibodp::kHugePageBytes);
+    MapWithBasePagesOnly(remote_);
   } else {
     remote_ = ibodp::Mapping::Anonymous(scenario.mr_size);
   }

@@ -200,12 +200,26 @@ TEST(ExpandMatrixTest, BackgroundsRunOnlyWhereTheyCan) {
                             "for DMA alone"),
             std::string::npos)
       << skipped[0];
+  // khugepaged collapses whole 2 MiB huge pages: not in a 1 MiB MR.
+  spec.backgrounds = {"khugepaged"};
+  skipped.clear();
+  EXPECT_TRUE(ExpandMatrix(spec, &skipped).empty());
+  ASSERT_EQ(skipped.size(), 3u);
+  EXPECT_NE(skipped[0].find("/background=khugepaged/seconds=3: background "
+                            "khugepaged needs an MR of whole 2 MiB huge pages"),
+            std::string::npos)
+      << skipped[0];
+  spec.mr_sizes = {2 * kMiB};
+  skipped.clear();
+  const std::vector<Scenario> collapse = ExpandMatrix(spec, &skipped);
+  ASSERT_EQ(collapse.size(), 1u);
+  EXPECT_EQ(collapse[0].registration, Registration::kOdp);
   spec.seconds = 0;
   EXPECT_ERROR_HAS(ExpandMatrix(spec), "--seconds 0");
   EXPECT_ERROR_HAS(
       ParseBackgrounds("--backgrounds", "none,swap", BackgroundNames()),
       "--backgrounds: unknown background 'swap'; known "
-      "backgrounds: none, writeback, ksm, numa-balancing");
+      "backgrounds: none, writeback, ksm, numa-balancing, khugepaged");
 }
 
 TEST(ParseEventsTest, AcceptsKnownEvents) {

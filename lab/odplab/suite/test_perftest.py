@@ -220,6 +220,40 @@ def test_numa_balancing_in_the_background(odplab, variant):
                         every_second=False)
 
 
+def khugepaged_job(odplab, variant):
+    """READs of a 2 MiB anonymous MR in base pages for BG_SECONDS while
+    khugepaged scans every 100 ms (the wrapper's asleep khugepaged is woken
+    for the window and put back to sleep after)."""
+    return _perftest(odplab, variant, f"perftest-khugepaged-{variant}", [
+        "--ops=read", "--msg-sizes=4K", "--mr-sizes=2M", f"--pages={PAGES}",
+        "--backgrounds=khugepaged", f"--seconds={BG_SECONDS}",
+        "--registration=odp", "--warmup=20", "--repetitions=2"], 900)
+
+
+def test_khugepaged_in_the_background(odplab, variant):
+    """khugepaged collapses the MR's one huge page (MMU_NOTIFY_CLEAR over
+    its 2 MiB): the device re-faults each of its pages on every kernel,
+    kept pages or not."""
+    job = khugepaged_job(odplab, variant)
+    assert job.clean, job.result.message
+    rows = _load(job.out / "perftest.json")["results"]
+    assert len(rows) == 1 and not rows[0]["error"], rows
+    mr_pages = rows[0]["scenario"]["mr_size"] // 4096
+    for rep in rows[0]["repetitions"]:
+        assert rep["faults_per_op"] is not None, rep["counters"]
+        faults = rep["faults_per_op"] * rep["ops"]
+        assert faults >= mr_pages, (
+            f"{faults} faults in {BG_SECONDS} s: fewer than the {mr_pages} "
+            f"pages that one collapse drops")
+        trace = _tracepoints(rep)
+        if trace is not None:
+            events = {k.split(":")[0] for k, v in trace.items()
+                      if k.endswith(":calls") and v}
+            assert events == {"clear"}, trace
+            assert trace["clear:dropped"] >= mr_pages, trace
+        _check_timeline(rep, faults=None, every_second=False)
+
+
 def test_writeback_in_the_background(odplab, variant):
     """Writeback write-protects the MR's pages in the window (the patched
     kernel's tracepoints name the event); the device re-faults only where
