@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ibodp/error.h"
+#include "ibodp/mapping.h"
 #include "ibodp/movers.h"
 
 namespace perftest {
@@ -303,17 +304,18 @@ class NumaBalancing final : public Background {
   std::optional<Toucher> reader_;
 };
 
-// khugepaged collapsing an anonymous MR that spans whole 2 MiB huge pages
-// but is mapped in base pages. Prepare() marks it MADV_HUGEPAGE, which
-// puts the process on khugepaged's list; for the window khugepaged scans
-// every 100 ms (scan_sleep_millisecs, restored after, which also wakes it
-// where the lab keeps it asleep). Each collapse (collapse_huge_page())
-// copies 512 pages into a new huge page and sends MMU_NOTIFY_CLEAR over the
-// 2 MiB, so the device re-faults every page of it on any kernel: what a
-// collapse costs an ODP user, once per huge page, not what the series
-// saves. Nothing splits the huge pages again in the window, so the
-// activity is one collapse of each. khugepaged does not collapse pages
-// pinned for DMA (their refcount is not what it expects).
+// khugepaged collapsing an anonymous MR at the start of a mapping of whole
+// 2 MiB huge pages that is mapped in base pages (NeedsHugeAlignment()).
+// Prepare() marks the mapping MADV_HUGEPAGE, which puts the process on
+// khugepaged's list; for the window khugepaged scans every 100 ms
+// (scan_sleep_millisecs, restored after, which also wakes it where the lab
+// keeps it asleep). Each collapse (collapse_huge_page()) copies 512 pages
+// into a new huge page and sends MMU_NOTIFY_CLEAR over the 2 MiB, so the
+// device re-faults every page of the MR in it on any kernel: what a
+// collapse costs an ODP user, not what the series saves. Nothing splits
+// the huge pages again in the window, so the activity is one collapse of
+// each. khugepaged does not collapse pages pinned for DMA (their refcount
+// is not what it expects: SCAN_PAGE_COUNT).
 class Khugepaged final : public Background {
  public:
   static constexpr const char* kKnobs =
@@ -330,7 +332,11 @@ class Khugepaged final : public Background {
           std::string("no ") + kKnobs +
           ": khugepaged needs CONFIG_TRANSPARENT_HUGEPAGE");
     }
-    if (madvise(target.addr, target.length, MADV_HUGEPAGE) != 0) {
+    // The whole huge pages that the MR starts (NeedsHugeAlignment()): an
+    // advice over the MR alone would split the mapping at its end.
+    const size_t huge = ibodp::kHugePageBytes;
+    const size_t length = (target.length + huge - 1) / huge * huge;
+    if (madvise(target.addr, length, MADV_HUGEPAGE) != 0) {
       ibodp::ThrowErrno(std::string(kUser) + ": madvise(MADV_HUGEPAGE)", errno);
     }
     return false;
@@ -346,10 +352,72 @@ class Khugepaged final : public Background {
   std::optional<Knob> sleep_;
 };
 
+// Reclaim under a memory cgroup's limit. Prepare() moves perftest into a
+// cgroup of its own and charges the MR's pages to it: it discards them
+// (MADV_DONTNEED) and the CPU writes them again, which no op minds, since
+// no op checks the MR's bytes. For the window memory.high sits kHeadroom
+// above what the group holds, and a thread of perftest plays a second
+// application in the group: every kWriteEvery it stores into every page
+// of a kHogBytes buffer of its own, more than the room it has. The kernel
+// reclaims the group in that thread as it returns to user space
+// (mem_cgroup_handle_over_high(); kswapd reclaims for a node's
+// watermarks, not for a cgroup's limit) and swaps out the pages that have
+// not been accessed lately, the MR's among them: a device's reads do not
+// mark a page accessed. Each swap-out unmaps the page (try_to_unmap_one():
+// MMU_NOTIFY_CLEAR), so the device re-faults it from swap on any kernel:
+// what reclaim costs ODP, not what the series saves. Reclaim cannot swap
+// out pages pinned for DMA, so a pinned MR has no memcg-reclaim scenario.
+// Needs swap (the lab guest swaps to a disk) and the memory controller.
+class MemcgReclaim final : public Background {
+ public:
+  static constexpr auto kWriteEvery = std::chrono::milliseconds(100);
+  static constexpr size_t kHeadroom = size_t{2} << 20;
+  static constexpr size_t kHogBytes = size_t{8} << 20;
+
+  std::string_view Name() const override { return "memcg-reclaim"; }
+  bool ActsOnPinnedPages() const override { return false; }
+
+  bool Prepare(const ibodp::EventTarget& target) override {
+    ibodp::RequireSwap();
+    cgroup_.emplace();
+    if (madvise(target.addr, target.length, MADV_DONTNEED) != 0) {
+      ibodp::ThrowErrno(std::string(kUser) + ": madvise(MADV_DONTNEED)", errno);
+    }
+    StoreIntoEveryPage(target, 1);
+    return true;
+  }
+
+  void Start(const ibodp::EventTarget& /*target*/) override {
+    cgroup_->SetHigh(cgroup_->Current() + kHeadroom);
+    hog_.emplace(ibodp::Mapping::Anonymous(kHogBytes));
+    const ibodp::EventTarget hog{hog_->data(), hog_->size(), -1};
+    writer_.emplace(kWriteEvery, [hog, byte = uint8_t{0}]() mutable {
+      StoreIntoEveryPage(hog, ++byte);
+    });
+  }
+
+  void Stop() override {
+    writer_.reset();
+    if (cgroup_) {
+      cgroup_->SetHigh(std::nullopt);
+    }
+  }
+
+ private:
+  static constexpr const char* kUser = "the memcg-reclaim background";
+
+  // Destroyed in reverse: the writer stops before its buffer goes, and
+  // both before perftest leaves the group.
+  std::optional<ibodp::MemoryCgroup> cgroup_;
+  std::optional<ibodp::Mapping> hog_;
+  std::optional<Toucher> writer_;
+};
+
 }  // namespace
 
 std::vector<std::string> BackgroundNames() {
-  return {"none", "writeback", "ksm", "numa-balancing", "khugepaged"};
+  return {"none",           "writeback",  "ksm",
+          "numa-balancing", "khugepaged", "memcg-reclaim"};
 }
 
 std::unique_ptr<Background> MakeBackground(std::string_view name) {
@@ -367,6 +435,9 @@ std::unique_ptr<Background> MakeBackground(std::string_view name) {
   }
   if (name == "khugepaged") {
     return std::make_unique<Khugepaged>();
+  }
+  if (name == "memcg-reclaim") {
+    return std::make_unique<MemcgReclaim>();
   }
   std::string known;
   for (const std::string& n : BackgroundNames()) {

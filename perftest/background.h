@@ -29,7 +29,8 @@ class Background {
   virtual std::string_view Name() const = 0;
   // Whether the MR must be a MAP_SHARED file mapping (ext4 in the lab).
   virtual bool NeedsFile() const { return false; }
-  // Whether the MR must span whole 2 MiB huge pages, aligned to them and
+  // Whether the MR must start a 2 MiB-aligned mapping that ends on a 2 MiB
+  // boundary (past the MR's end when the MR is not a multiple of 2 MiB),
   // mapped in base pages (MADV_NOHUGEPAGE) until Prepare().
   virtual bool NeedsHugeAlignment() const { return false; }
   // Whether the activity can touch pages pinned for DMA (a non-ODP MR's):

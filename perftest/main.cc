@@ -47,7 +47,7 @@ DEFINE_string(periods, "", "apply the event every N ops, e.g. 1,10");
 DEFINE_string(backgrounds, "",
               "none (the event scenarios) and kernel activities to run "
               "--seconds of ops under, with no event: writeback, ksm, "
-              "numa-balancing, khugepaged (a 2 MiB multiple MR)");
+              "numa-balancing, khugepaged, memcg-reclaim");
 DEFINE_uint64(seconds, 0,
               "length of a background scenario's window (0: preset)");
 DEFINE_string(registration, "",

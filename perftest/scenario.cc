@@ -420,12 +420,7 @@ void AppendBackgrounds(const MatrixSpec& spec, Scenario point,
       point.background = background;
       point.registration = registration;
       std::string why;
-      if (made->NeedsHugeAlignment() &&
-          (point.mr_size < ibodp::kHugePageBytes ||
-           point.mr_size % ibodp::kHugePageBytes != 0)) {
-        why = "background " + background + " needs an MR of whole " +
-              FormatBytes(ibodp::kHugePageBytes) + " huge pages";
-      } else if (registration == Registration::kPinned && made->NeedsFile()) {
+      if (registration == Registration::kPinned && made->NeedsFile()) {
         why = "the kernel refuses a long-term pin of a MAP_SHARED file";
       } else if (registration == Registration::kPinned &&
                  !made->ActsOnPinnedPages()) {
@@ -672,7 +667,8 @@ MatrixSpec QuickPreset() {
   spec.periods = {1};
   spec.registrations = {Registration::kOdp, Registration::kPinned,
                         Registration::kOdpPrefetch};
-  spec.backgrounds = {"none", "writeback", "ksm", "numa-balancing"};
+  spec.backgrounds = {"none",           "writeback",  "ksm",
+                      "numa-balancing", "khugepaged", "memcg-reclaim"};
   spec.seconds = 10;
   spec.ops_per_repetition = 100;
   spec.warmup_ops = 10;

@@ -114,10 +114,13 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
   } else if (event->NeedsHugePages()) {
     remote_ = ibodp::Mapping::AnonymousHuge(scenario.mr_size);
   } else if (background && background->NeedsHugeAlignment()) {
-    // Base pages in huge-page-aligned 2 MiB ranges, for the background to
-    // collapse.
-    remote_ = ibodp::Mapping::AnonymousAligned(scenario.mr_size,
-                                               ibodp::kHugePageBytes);
+    // The MR at the start of a mapping of whole 2 MiB huge pages, in base
+    // pages, for the background to collapse. Where the MR is smaller, a
+    // collapse covers it and the rest of the buffer, as for an MR that is
+    // part of a larger one.
+    const uint64_t huge = ibodp::kHugePageBytes;
+    remote_ = ibodp::Mapping::AnonymousAligned(
+        (scenario.mr_size + huge - 1) / huge * huge, huge);
     MapWithBasePagesOnly(remote_);
   } else {
     remote_ = ibodp::Mapping::Anonymous(scenario.mr_size);
@@ -130,14 +133,14 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
                                 ? ibodp::Registration::kPinned
                                 : ibodp::Registration::kOdp;
   const auto before = std::chrono::steady_clock::now();
-  remote_mr_ = ibodp::RegisterMr(pd_.get(), remote_.data(), remote_.size(),
+  remote_mr_ = ibodp::RegisterMr(pd_.get(), remote_.data(), scenario.mr_size,
                                  ibodp::kFullAccess, registration);
   registration_time_ = std::chrono::steady_clock::now() - before;
   BuildRequests();
 }
 
 ibodp::EventTarget Workload::Target() const {
-  return {remote_.data(), remote_.size(), remote_fd_.get()};
+  return {remote_.data(), scenario_.mr_size, remote_fd_.get()};
 }
 
 uint64_t Workload::BytesPerOp() const {

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -365,6 +366,15 @@ void MemoryCgroup::Reclaim(size_t bytes) const {
   if (n < 0 && err != EAGAIN) {
     ThrowErrno("write " + text + " to " + path, err);
   }
+}
+
+void MemoryCgroup::SetHigh(std::optional<size_t> bytes) const {
+  WriteFile(path_ + "/memory.high",
+            bytes ? std::to_string(*bytes) : std::string("max"));
+}
+
+size_t MemoryCgroup::Current() const {
+  return std::stoull(ReadFile(path_ + "/memory.current"));
 }
 
 }  // namespace ibodp

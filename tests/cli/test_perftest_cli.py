@@ -76,8 +76,9 @@ class BadFlags(unittest.TestCase):
         proc = run(["--preset=quick", "--dry_run"])
         self.assertEqual(proc.returncode, 0, proc.stderr)
         lines = proc.stdout.splitlines()
-        self.assertEqual(lines[-1], "21 scenarios")
-        for background in ("writeback", "ksm", "numa-balancing"):
+        self.assertEqual(lines[-1], "23 scenarios")
+        for background in ("writeback", "ksm", "numa-balancing", "khugepaged",
+                           "memcg-reclaim"):
             self.assertIn("read/msg=4096/mr=1048576/pages=16/event=none/"
                           f"period=1/background={background}/seconds=10",
                           lines)

@@ -200,26 +200,27 @@ TEST(ExpandMatrixTest, BackgroundsRunOnlyWhereTheyCan) {
                             "for DMA alone"),
             std::string::npos)
       << skipped[0];
-  // khugepaged collapses whole 2 MiB huge pages: not in a 1 MiB MR.
-  spec.backgrounds = {"khugepaged"};
-  skipped.clear();
-  EXPECT_TRUE(ExpandMatrix(spec, &skipped).empty());
-  ASSERT_EQ(skipped.size(), 3u);
-  EXPECT_NE(skipped[0].find("/background=khugepaged/seconds=3: background "
-                            "khugepaged needs an MR of whole 2 MiB huge pages"),
-            std::string::npos)
-      << skipped[0];
-  spec.mr_sizes = {2 * kMiB};
-  skipped.clear();
-  const std::vector<Scenario> collapse = ExpandMatrix(spec, &skipped);
-  ASSERT_EQ(collapse.size(), 1u);
-  EXPECT_EQ(collapse[0].registration, Registration::kOdp);
+  // khugepaged and memcg reclaim leave pinned pages alone; a 1 MiB MR
+  // starts a 2 MiB huge page for khugepaged to collapse.
+  for (const char* name : {"khugepaged", "memcg-reclaim"}) {
+    spec.backgrounds = {name};
+    skipped.clear();
+    const std::vector<Scenario> odp_only = ExpandMatrix(spec, &skipped);
+    ASSERT_EQ(odp_only.size(), 1u) << name;
+    EXPECT_EQ(odp_only[0].registration, Registration::kOdp) << name;
+    ASSERT_EQ(skipped.size(), 2u) << name;
+    EXPECT_NE(skipped[0].find(std::string("/reg=pinned: background ") + name +
+                              " leaves pages pinned for DMA alone"),
+              std::string::npos)
+        << skipped[0];
+  }
   spec.seconds = 0;
   EXPECT_ERROR_HAS(ExpandMatrix(spec), "--seconds 0");
   EXPECT_ERROR_HAS(
       ParseBackgrounds("--backgrounds", "none,swap", BackgroundNames()),
       "--backgrounds: unknown background 'swap'; known "
-      "backgrounds: none, writeback, ksm, numa-balancing, khugepaged");
+      "backgrounds: none, writeback, ksm, numa-balancing, khugepaged, "
+      "memcg-reclaim");
 }
 
 TEST(ParseEventsTest, AcceptsKnownEvents) {
@@ -381,8 +382,9 @@ TEST(ScenarioPresetTest, QuickPreset) {
   spec.memory_limit_bytes = 24 * kGiB;
   const std::vector<Scenario> all = ExpandMatrix(spec);
   // 6 events, each with ODP, pinned and ODP + prefetch (the fastest axis),
-  // then writeback, KSM and NUMA balancing in the background on ODP.
-  ASSERT_EQ(all.size(), 21u);
+  // then writeback, KSM, NUMA balancing, khugepaged and memcg reclaim in
+  // the background on ODP.
+  ASSERT_EQ(all.size(), 23u);
   EXPECT_EQ(all[18].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
             "background=writeback/seconds=10");
@@ -392,6 +394,12 @@ TEST(ScenarioPresetTest, QuickPreset) {
   EXPECT_EQ(all[20].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
             "background=numa-balancing/seconds=10");
+  EXPECT_EQ(all[21].Name(),
+            "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
+            "background=khugepaged/seconds=10");
+  EXPECT_EQ(all[22].Name(),
+            "read/msg=4096/mr=1048576/pages=16/event=none/period=1/"
+            "background=memcg-reclaim/seconds=10");
   EXPECT_EQ(all[3].Name(),
             "read/msg=4096/mr=1048576/pages=16/event=soft-dirty/period=1");
   EXPECT_EQ(all[4].Name(),

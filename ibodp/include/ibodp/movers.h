@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -112,6 +113,12 @@ class MemoryCgroup {
   // memory.reclaim: reclaim up to `bytes` of the group's memory now. The
   // kernel may reclaim less; the caller checks what moved.
   void Reclaim(size_t bytes) const;
+  // memory.high: above it, a task that charges memory to the group
+  // reclaims from the group on its way back to user space (and is
+  // throttled while that does not bring the group under). nullopt: "max".
+  void SetHigh(std::optional<size_t> bytes) const;
+  // memory.current: what is charged to the group now.
+  size_t Current() const;
 
   const std::string& path() const { return path_; }
 

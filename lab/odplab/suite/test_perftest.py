@@ -143,10 +143,15 @@ def background_job(odplab, variant):
     READs of an anonymous MR while ksmd merges its identical pages and
     perftest's writer breaks the merges; READs of an anonymous MR on the
     far node while NUMA balancing scans with a 100 ms period and
-    perftest's reader thread pulls the pages to its node."""
+    perftest's reader thread pulls the pages to its node; READs of an
+    anonymous MR in base pages at the start of a 2 MiB huge page while
+    khugepaged scans every 100 ms (the wrapper's asleep khugepaged is
+    woken for the window and put back to sleep after); READs of an
+    anonymous MR in a memory cgroup that perftest's writer pushes over its
+    memory.high."""
     return _perftest(odplab, variant, f"perftest-background-{variant}", [
         "--ops=read", "--msg-sizes=4K", "--mr-sizes=1M", f"--pages={PAGES}",
-        "--backgrounds=writeback,ksm,numa-balancing",
+        "--backgrounds=writeback,ksm,numa-balancing,khugepaged,memcg-reclaim",
         f"--seconds={BG_SECONDS}",
         "--registration=odp", "--warmup=20", "--repetitions=2"], 900)
 
@@ -220,38 +225,53 @@ def test_numa_balancing_in_the_background(odplab, variant):
                         every_second=False)
 
 
-def khugepaged_job(odplab, variant):
-    """READs of a 2 MiB anonymous MR in base pages for BG_SECONDS while
-    khugepaged scans every 100 ms (the wrapper's asleep khugepaged is woken
-    for the window and put back to sleep after)."""
-    return _perftest(odplab, variant, f"perftest-khugepaged-{variant}", [
-        "--ops=read", "--msg-sizes=4K", "--mr-sizes=2M", f"--pages={PAGES}",
-        "--backgrounds=khugepaged", f"--seconds={BG_SECONDS}",
-        "--registration=odp", "--warmup=20", "--repetitions=2"], 900)
+def _invalidation_events(rep):
+    """The notifier events that invalidated the MR in the repetition, from
+    the tracepoints; None on a kernel without them."""
+    trace = _tracepoints(rep)
+    if trace is None:
+        return None
+    return {k.split(":")[0] for k, v in trace.items()
+            if k.endswith(":calls") and v}
 
 
 def test_khugepaged_in_the_background(odplab, variant):
-    """khugepaged collapses the MR's one huge page (MMU_NOTIFY_CLEAR over
-    its 2 MiB): the device re-faults each of its pages on every kernel,
-    kept pages or not."""
-    job = khugepaged_job(odplab, variant)
-    assert job.clean, job.result.message
-    rows = _load(job.out / "perftest.json")["results"]
-    assert len(rows) == 1 and not rows[0]["error"], rows
-    mr_pages = rows[0]["scenario"]["mr_size"] // 4096
-    for rep in rows[0]["repetitions"]:
+    """khugepaged collapses the 2 MiB huge page that the MR starts
+    (MMU_NOTIFY_CLEAR over the 2 MiB): the device re-faults each of the
+    MR's pages on every kernel, kept pages or not."""
+    row = _background_row(odplab, variant, "khugepaged")
+    mr_pages = row["scenario"]["mr_size"] // 4096
+    for rep in row["repetitions"]:
         assert rep["faults_per_op"] is not None, rep["counters"]
         faults = rep["faults_per_op"] * rep["ops"]
         assert faults >= mr_pages, (
             f"{faults} faults in {BG_SECONDS} s: fewer than the {mr_pages} "
             f"pages that one collapse drops")
-        trace = _tracepoints(rep)
-        if trace is not None:
-            events = {k.split(":")[0] for k, v in trace.items()
-                      if k.endswith(":calls") and v}
-            assert events == {"clear"}, trace
-            assert trace["clear:dropped"] >= mr_pages, trace
+        events = _invalidation_events(rep)
+        assert events in (None, {"clear"}), rep["counters"]
+        if events is not None:
+            assert _tracepoints(rep)["clear:dropped"] >= mr_pages, (
+                rep["counters"])
         _check_timeline(rep, faults=None, every_second=False)
+
+
+def test_memcg_reclaim_in_the_background(odplab, variant):
+    """Reclaim of the cgroup over its memory.high swaps out the MR's pages
+    (MMU_NOTIFY_CLEAR from try_to_unmap_one()) again and again: the device
+    re-faults them from swap on every kernel, kept pages or not."""
+    row = _background_row(odplab, variant, "memcg-reclaim")
+    rates = compare.per_second(row)
+    mr_pages = row["scenario"]["mr_size"] // 4096
+    assert rates.get("invalidations", 0) * BG_SECONDS >= 2 * mr_pages, (
+        f"fewer than 2 x {mr_pages} invalidations in {BG_SECONDS} s of "
+        f"reclaim: {rates}")
+    assert rates.get("faults", 0) > 0, rates
+    for rep in row["repetitions"]:
+        assert _invalidation_events(rep) in (None, {"clear"}), (
+            rep["counters"])
+        # The writer's pass over its buffer and the swap traffic it makes
+        # come in bursts: a second can pass without a swap-out of the MR.
+        _check_timeline(rep, faults="most seconds", every_second=False)
 
 
 def test_writeback_in_the_background(odplab, variant):
