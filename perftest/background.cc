@@ -326,29 +326,59 @@ class Khugepaged final : public Background {
   bool NeedsHugeAlignment() const override { return true; }
   bool ActsOnPinnedPages() const override { return false; }
 
+  // Base pages in every repetition (with --nointerleave one mapping
+  // serves them all, and the last window collapsed it): the range is
+  // discarded and written again while MADV_NOHUGEPAGE keeps faults to base
+  // pages, then MADV_HUGEPAGE lets khugepaged in. The advice covers the
+  // whole huge pages that the MR starts (NeedsHugeAlignment()): over the
+  // MR alone it would split the mapping at the MR's end.
   bool Prepare(const ibodp::EventTarget& target) override {
     if (!std::filesystem::exists(kKnobs)) {
       throw ibodp::Unsupported(
           std::string("no ") + kKnobs +
           ": khugepaged needs CONFIG_TRANSPARENT_HUGEPAGE");
     }
-    // The whole huge pages that the MR starts (NeedsHugeAlignment()): an
-    // advice over the MR alone would split the mapping at its end.
     const size_t huge = ibodp::kHugePageBytes;
-    const size_t length = (target.length + huge - 1) / huge * huge;
-    if (madvise(target.addr, length, MADV_HUGEPAGE) != 0) {
-      ibodp::ThrowErrno(std::string(kUser) + ": madvise(MADV_HUGEPAGE)", errno);
-    }
-    return false;
+    range_ = {target.addr, (target.length + huge - 1) / huge * huge, -1};
+    Advise(MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE");
+    Advise(MADV_DONTNEED, "MADV_DONTNEED");
+    StoreIntoEveryPage(range_, 1);
+    Advise(MADV_HUGEPAGE, "MADV_HUGEPAGE");
+    return true;
   }
 
+  // A scan every 100 ms, and after a failed huge page allocation a retry
+  // as soon (alloc_sleep_millisecs is 60 s by default).
   void Start(const ibodp::EventTarget& /*target*/) override {
-    sleep_.emplace(std::string(kKnobs) + "scan_sleep_millisecs", "100", kUser);
+    const std::string knobs = kKnobs;
+    alloc_sleep_.emplace(knobs + "alloc_sleep_millisecs", "100", kUser);
+    sleep_.emplace(knobs + "scan_sleep_millisecs", "100", kUser);
   }
 
-  void Stop() override { sleep_.reset(); }
+  // A window in which khugepaged did not collapse the range measured
+  // nothing of what it names: an error, not a row of zeros.
+  void Stop() override {
+    const uint64_t huge_kb = ibodp::SmapsKb(range_.addr, "AnonHugePages");
+    sleep_.reset();
+    alloc_sleep_.reset();
+    if (huge_kb * 1024 < range_.length) {
+      throw ibodp::Error(std::string(kUser) + ": khugepaged collapsed " +
+                         std::to_string(huge_kb) + " kB of the " +
+                         std::to_string(range_.length >> 10) +
+                         " kB the MR starts within the window; a longer "
+                         "--seconds gives it more scans");
+    }
+  }
 
  private:
+  void Advise(int advice, const char* name) const {
+    if (madvise(range_.addr, range_.length, advice) != 0) {
+      ibodp::ThrowErrno(std::string(kUser) + ": madvise(" + name + ")", errno);
+    }
+  }
+
+  ibodp::EventTarget range_{};
+  std::optional<Knob> alloc_sleep_;
   std::optional<Knob> sleep_;
 };
 

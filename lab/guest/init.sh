@@ -66,10 +66,30 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 hostname "odplab-$variant" 2>/dev/null
 
 # Soft-RoCE on the dummy netdev: packets to our own MAC loop back in rxe.
+# With ibodp.net=virtio (odplab vm run --nodes 2, lab/odplab/nodes.py),
+# on the virtio-net link to the other guest instead: IPv6 link-local
+# only, no IPv4 address; the command finds its node number and the
+# peer's address in IBODP_NODE and IBODP_PEER.
 ip link set lo up
-ip link set dummy0 up || fail_setup "no dummy0 (CONFIG_DUMMY missing?)"
-rdma link add rxe0 type rxe netdev dummy0 ||
-	fail_setup "rdma link add rxe0 failed (CONFIG_RDMA_RXE missing?)"
+netdev=dummy0
+if [ "$(arg ibodp.net)" = virtio ]; then
+	netdev=
+	for d in /sys/class/net/*; do
+		drv=$(readlink "$d/device/driver" 2>/dev/null)
+		[ "${drv##*/}" = virtio_net ] && netdev=${d##*/} && break
+	done
+	[ -n "$netdev" ] || fail_setup "ibodp.net=virtio but no virtio-net interface (CONFIG_VIRTIO_NET missing?)"
+	# The link holds the two guests only, whose MACs the host made
+	# unique: no duplicate address detection, which would keep the
+	# address tentative for a second.
+	echo 0 > "/proc/sys/net/ipv6/conf/$netdev/accept_dad"
+	export IBODP_NODE="$(arg ibodp.node)" IBODP_NETDEV="$netdev"
+	export IBODP_PEER="$(arg ibodp.peer)%$netdev"
+	hostname "odplab-$variant-node$IBODP_NODE" 2>/dev/null
+fi
+ip link set "$netdev" up || fail_setup "cannot bring $netdev up (dummy0: CONFIG_DUMMY missing?)"
+rdma link add rxe0 type rxe netdev "$netdev" ||
+	fail_setup "rdma link add rxe0 on $netdev failed (CONFIG_RDMA_RXE missing?)"
 port=/sys/class/infiniband/rxe0/ports/1
 i=0
 until grep -q ACTIVE "$port/state" 2>/dev/null &&
@@ -78,7 +98,21 @@ until grep -q ACTIVE "$port/state" 2>/dev/null &&
 	[ $i -gt 300 ] && fail_setup "rxe0 not ACTIVE with a GID after 30 s: $(cat $port/state 2>&1)"
 	sleep 0.1
 done
-say "rxe0 $(cat $port/state), gid0 $(cat $port/gids/0)"
+say "rxe0 on $netdev $(cat $port/state), gid0 $(cat $port/gids/0)"
+if [ -n "$IBODP_PEER" ]; then
+	# The address the peer's rdma_cm resolves must be ours for real.
+	i=0
+	until a=$(ip -6 addr show dev "$netdev" scope link) &&
+		echo "$a" | grep -q 'inet6 fe80::' && ! echo "$a" | grep -q tentative; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && fail_setup "$netdev has no usable link-local address after 30 s: $(ip -6 addr show dev "$netdev")"
+		sleep 0.1
+	done
+	self=$(arg ibodp.self)
+	echo "$a" | grep -q "inet6 $self/64 " ||
+		fail_setup "$netdev's link-local address is not $self, the one the peer was told: $a"
+	say "node $IBODP_NODE: $self on $netdev, peer $IBODP_PEER"
+fi
 
 # Benchmarks pin their polling thread to CPU 0 (perftest reads
 # IBODP_BENCH_CPU) and unbound work, rxe's rxe_wq among it, runs on the

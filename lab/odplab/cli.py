@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 
-from . import (accel, compare, deps, kernel, rdmauser, runcmd, series,
-               source, testcmd, vm)
+from . import (accel, compare, deps, kernel, nodes, rdmauser, runcmd,
+               series, source, testcmd, vm)
 from .common import LabError, cache_dir, info, step
 
 
@@ -64,13 +64,25 @@ def cmd_vm_run(args):
     deps.ensure_packages()
     src = _source(args)
     k = kernel.ensure_kernel(src, args.variant, args.flavour)
-    opts = vm.VmOptions(memory=args.memory, cpus=args.cpus,
+    if args.nodes == 1:
+        opts = vm.VmOptions(memory=args.memory, cpus=args.cpus or 2,
+                            timeout=args.timeout,
+                            boot_timeout=args.boot_timeout)
+        r = vm.run_in_vm(k, argv, args.variant, out_dir=args.out, opts=opts)
+        if r.message:
+            print(f"odplab: {r.message}", file=sys.stderr)
+        step(f"guest exit status {r.status}; results: {r.out_dir}")
+        return r.exit_code
+    opts = vm.VmOptions(memory=args.memory,
+                        cpus=args.cpus or nodes.default_cpus(),
                         timeout=args.timeout, boot_timeout=args.boot_timeout)
-    r = vm.run_in_vm(k, argv, args.variant, out_dir=args.out, opts=opts)
-    if r.message:
-        print(f"odplab: {r.message}", file=sys.stderr)
-    step(f"guest exit status {r.status}; results: {r.out_dir}")
-    return r.exit_code
+    results = nodes.run_nodes(k, argv, args.variant, out_dir=args.out,
+                              opts=opts)
+    for n, r in enumerate(results):
+        if r.message:
+            print(f"odplab: node{n}: {r.message}", file=sys.stderr)
+        step(f"node{n}: guest exit status {r.status}; results: {r.out_dir}")
+    return nodes.combined(results)
 
 
 def cmd_test(args):
@@ -201,7 +213,14 @@ def parser():
     r.add_argument("--boot-timeout", type=float, default=180.0,
                    help="seconds until the command must start")
     r.add_argument("--memory", default="2G", help="guest memory (2G)")
-    r.add_argument("--cpus", type=int, default=2, help="guest vCPUs (2)")
+    r.add_argument("--cpus", type=int, default=None,
+                   help="vCPUs per guest (default 2; with --nodes 2, the "
+                   "host's cores halved, at most 2)")
+    r.add_argument("--nodes", type=int, default=1, choices=(1, 2),
+                   help="2: two guests of the kernel joined by a link on "
+                   "the host (a Unix socket), rxe0 on virtio-net in each, "
+                   "IPv6 link-local only; the command runs in both and "
+                   "reads IBODP_NODE and IBODP_PEER")
     r.add_argument("--out", default=None,
                    help="results directory (default results/vm/STAMP-V)")
     r.add_argument("command", nargs=argparse.REMAINDER)

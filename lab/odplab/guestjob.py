@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import kernel as kernel_mod
+from . import nodes
 from .common import results_dir
 from .vm import VmOptions, VmResult, run_in_vm
 
@@ -87,6 +88,51 @@ def run_job(source, variant, argv, name, timeout, echo=True, prepare=None):
     r = run_in_vm(kern, [str(a) for a in argv], variant, out_dir=out,
                   opts=opts)
     return GuestJob(variant, name, list(argv), r)
+
+
+@dataclass
+class NodesJob:
+    """A job of two guests (odplab vm run --nodes 2): node n's results
+    are in out/node{n}."""
+    variant: str
+    name: str
+    argv: list
+    results: list
+    out: Path
+
+    @property
+    def clean(self):
+        """Every node's command exited 0, and no kernel splat in either."""
+        return all(r.exit_code == 0 for r in self.results)
+
+    @property
+    def message(self):
+        return "\n".join(f"node{n}: {r.message}"
+                         for n, r in enumerate(self.results) if r.message)
+
+    def json(self, node, filename):
+        """A JSON file node `node`'s command wrote, or None."""
+        try:
+            return json.loads((self.results[node].out_dir /
+                               filename).read_text())
+        except (OSError, ValueError):
+            return None
+
+
+def run_nodes_job(source, variant, argv, name, timeout, echo=True):
+    """argv in both guests of the variant's test kernel (nodes.py), its
+    files in results/test/NAME/node{0,1}."""
+    kern = kernel_mod.ensure_kernel(source, variant, TEST_FLAVOUR[variant])
+    out = out_dir(name)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    opts = VmOptions(timeout=timeout, boot_timeout=min(timeout, 180.0),
+                     echo=echo, cpus=nodes.default_cpus(),
+                     env={"IBODP_EXPECT_KEEP": EXPECT_KEEP[variant]})
+    results = nodes.run_nodes(kern, [str(a) for a in argv], variant,
+                              out_dir=out, opts=opts)
+    return NodesJob(variant, name, list(argv), results, out)
 
 
 @dataclass

@@ -23,7 +23,7 @@ def modules(variants, selftests=True, reproducers=True, planted=True):
         mods.append("test_selftests.py")
     if variants:
         mods += ["test_guest.py", "test_perftest.py", "test_errors.py",
-                 "test_storm.py"]
+                 "test_storm.py", "test_nodes.py"]
     if reproducers:
         mods.append("test_reproducers.py")
     if planted:

@@ -209,7 +209,11 @@ def _disk_args(disks):
     return args
 
 
-def qemu_command(kernel, out_dir, variant, keep, opts, chosen, disks=()):
+def qemu_command(kernel, out_dir, variant, keep, opts, chosen, disks=(),
+                 net=()):
+    """QEMU's command line for one guest; `net` adds its network (a
+    virtio-net device and its backend: nodes.py), which otherwise has
+    none."""
     append = [
         "console=ttyS0", "root=rootfs", "rootfstype=9p",
         "rootflags=trans=virtio,version=9p2000.L,msize=262144", "ro",
@@ -234,16 +238,17 @@ def qemu_command(kernel, out_dir, variant, keep, opts, chosen, disks=()):
         "-fsdev", f"local,id=out,path={out_dir},security_model=none,"
         "multidevs=remap",
         "-device", "virtio-9p-pci,fsdev=out,mount_tag=ibodp_out",
-        *_disk_args(disks),
+        *_disk_args(disks), *net,
     ]
 
 
 class _ConsoleFollower:
     """Reads console.log as it grows; echoes the command's part of it."""
 
-    def __init__(self, path, echo):
+    def __init__(self, path, echo, prefix="  | "):
         self.path = path
         self.echo = echo
+        self.prefix = prefix
         self.started = False
         self.ended = False
         self.fatal_at = None     # monotonic time of the first fatal splat
@@ -274,20 +279,35 @@ class _ConsoleFollower:
                 self.started = False
                 self.ended = True
             if self.started and self.echo:
-                print(f"  | {line}", flush=True)
+                print(f"{self.prefix}{line}", flush=True)
 
 
-def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
-    opts = opts or VmOptions()
+@dataclass
+class Prepared:
+    """What every guest of one `vm run` shares: its working directory, the
+    host paths it keeps, the accelerator and the guest userspace."""
+    cwd: str
+    keep: list
+    chosen: object
+    user: object
+
+    def command_env(self, kernel, opts):
+        return {**guest_context_env(self.chosen, kernel), **self.user.env(),
+                **opts.env}
+
+
+def prepare(kernel, argv, cwd=None, out_dirs=()):
+    """Checks that QEMU and a command are there and that every path can
+    reach the guest; builds the guest userspace if it is not cached."""
     if shutil.which(accel.QEMU) is None:
         raise LabError(f"{accel.QEMU} not found: apt-get install "
                        "qemu-system-x86 (or run ./odplab setup as root)")
     if not argv:
         raise LabError("no command given: odplab vm run --variant V -- CMD")
     cwd = str(Path(cwd or os.getcwd()).resolve())
-    out_dir = Path(out_dir or default_out_dir(variant)).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for p, what in ((out_dir, "results directory"), (cwd, "working directory"),
+    for p in out_dirs:
+        _check_path(p, "results directory")
+    for p, what in ((cwd, "working directory"),
                     (PROJECT_ROOT, "project directory")):
         _check_path(p, what)
     user = rdmauser.ensure_guest_userspace()
@@ -296,59 +316,155 @@ def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
     # The guest's own tmpfs hides an IBODP_CACHE under /tmp: bind it in.
     keep = sorted({str(PROJECT_ROOT), cwd, *_host_tmp_paths(argv),
                    str(user.rdma_core), str(user.perftest)})
-    chosen = accel.choose(kernel.bzimage)
-    _write_command(out_dir, argv, cwd,
-                   {**guest_context_env(chosen, kernel), **user.env(),
-                    **opts.env},
-                   path=user.path())
+    return Prepared(cwd, keep, accel.choose(kernel.bzimage), user)
+
+
+def new_out_dir(out_dir, prep, kernel, argv, opts, extra_env=None):
+    """The guest's results directory, with its command.sh and without the
+    files a former boot left there."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_command(out_dir, argv, prep.cwd,
+                   {**prep.command_env(kernel, opts), **(extra_env or {})},
+                   path=prep.user.path())
     for stale in ("status", "dmesg.txt", "setup-error", "console.log"):
         (out_dir / stale).unlink(missing_ok=True)
-    disk_root = cache_dir() / "disks"
-    disk_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=disk_root) as disk_dir:
-        cmd = qemu_command(kernel, out_dir, variant, keep, opts, chosen,
-                           make_disks(disk_dir))
-        return _boot(cmd, kernel, argv, variant, out_dir, opts, chosen)
 
 
-def _boot(cmd, kernel, argv, variant, out_dir, opts, chosen):
-    (out_dir / "qemu-command.txt").write_text(shlex.join(cmd) + "\n")
-    _write_vm_record(out_dir, kernel, variant, argv, chosen, cmd)
-    step(f"booting {kernel.manifest.get('kernelrelease', '?')} ({variant}) "
-         f"under QEMU {chosen.label()}; results in {out_dir}")
+def disk_root():
+    root = cache_dir() / "disks"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def run_in_vm(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
+    opts = opts or VmOptions()
+    out_dir = Path(out_dir or default_out_dir(variant)).resolve()
+    prep = prepare(kernel, argv, cwd, [out_dir])
+    new_out_dir(out_dir, prep, kernel, argv, opts)
+    with tempfile.TemporaryDirectory(dir=disk_root()) as disk_dir:
+        cmd = qemu_command(kernel, out_dir, variant, prep.keep, opts,
+                           prep.chosen, make_disks(disk_dir))
+        guest = Guest(cmd, out_dir)
+        announce(guest, kernel, argv, variant, prep.chosen)
+        return boot([guest], opts)[0]
+
+
+@dataclass
+class Guest:
+    """One QEMU of a boot: its command line, its results directory, and,
+    for a guest that connects to another's socket, the path it waits for."""
+    cmd: list
+    out_dir: Path
+    label: str = ""
+    wait_for: Path | None = None
+    proc: subprocess.Popen | None = None
+    follower: _ConsoleFollower | None = None
+    timed_out: str | None = None
+    ended_at: float | None = None
+
+
+def announce(guest, kernel, argv, variant, chosen):
+    """qemu-command.txt and vm.json beside the results, and a line saying
+    what boots."""
+    out_dir = guest.out_dir
+    (out_dir / "qemu-command.txt").write_text(shlex.join(guest.cmd) + "\n")
+    _write_vm_record(out_dir, kernel, variant, argv, chosen, guest.cmd)
+    who = f"{guest.label}: " if guest.label else ""
+    step(f"{who}booting {kernel.manifest.get('kernelrelease', '?')} "
+         f"({variant}) under QEMU {chosen.label()}; results in {out_dir}")
     info(f"running: {shlex.join(argv)}")
-    follower = _ConsoleFollower(out_dir / "console.log", opts.echo)
+
+
+# A guest that connects to another's socket waits this long for it.
+SOCKET_WAIT_SECONDS = 30
+# When one guest of several has ended, the others get this long to end
+# too: a peer that waits for a guest that died would otherwise wait for
+# the whole timeout.
+PEER_GRACE_SECONDS = 60
+
+
+def _start(guest, opts):
+    if guest.wait_for is not None:
+        deadline = time.monotonic() + SOCKET_WAIT_SECONDS
+        while not guest.wait_for.exists():
+            if time.monotonic() > deadline:
+                raise LabError(
+                    f"{guest.label}: the first guest's QEMU did not create "
+                    f"its socket {guest.wait_for} within "
+                    f"{SOCKET_WAIT_SECONDS}s: see its qemu.log")
+            time.sleep(0.1)
+    prefix = f"  {guest.label[-1]}| " if guest.label else "  | "
+    guest.follower = _ConsoleFollower(guest.out_dir / "console.log",
+                                      opts.echo, prefix)
+    guest.proc = subprocess.Popen(
+        guest.cmd, stdin=subprocess.DEVNULL,
+        stdout=open(guest.out_dir / "qemu.log", "wb"),
+        stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _kill(guest):
+    if guest.proc is not None and guest.proc.poll() is None:
+        os.killpg(guest.proc.pid, signal.SIGKILL)
+        guest.proc.wait()
+
+
+def _why_stop(guest, elapsed, now, opts, peer_ended):
+    """Why the guest's QEMU must be killed now, or None."""
+    f = guest.follower
+    if not f.started and not f.ended and elapsed > opts.boot_timeout:
+        return (f"the guest did not start the command within "
+                f"{opts.boot_timeout:.0f}s of boot"), False
+    if elapsed > opts.timeout:
+        return f"the run exceeded its {opts.timeout:.0f}s timeout", False
+    if (f.fatal_at is not None and
+            now - f.fatal_at > FATAL_GRACE_SECONDS):
+        return (f"the guest kernel hit '{f.fatal_line}' and did not finish "
+                f"within {FATAL_GRACE_SECONDS}s"), True
+    if peer_ended is not None and now - peer_ended > PEER_GRACE_SECONDS:
+        return (f"its peer guest ended {PEER_GRACE_SECONDS}s before and "
+                "this one's command did not finish"), False
+    return None, False
+
+
+def boot(guests, opts):
+    """Starts the guests in order, follows their consoles and kills a QEMU
+    that overruns; one VmResult per guest."""
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                            stdout=open(out_dir / "qemu.log", "wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    timed_out = died = None
+    died = {}
     try:
-        while proc.poll() is None:
+        for guest in guests:
+            _start(guest, opts)
+        while any(g.proc.poll() is None for g in guests):
             time.sleep(0.2)
-            follower.poll()
-            elapsed = time.monotonic() - t0
-            if (not follower.started and not follower.ended
-                    and elapsed > opts.boot_timeout):
-                timed_out = (f"the guest did not start the command within "
-                             f"{opts.boot_timeout:.0f}s of boot")
-            elif elapsed > opts.timeout:
-                timed_out = f"the run exceeded its {opts.timeout:.0f}s timeout"
-            elif (follower.fatal_at is not None and time.monotonic() -
-                  follower.fatal_at > FATAL_GRACE_SECONDS):
-                died = (f"the guest kernel hit '{follower.fatal_line}' and "
-                        f"did not finish within {FATAL_GRACE_SECONDS}s")
-            if timed_out or died:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                break
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+            now = time.monotonic()
+            for g in guests:
+                if g.proc.poll() is not None:
+                    g.ended_at = g.ended_at or now
+            for g in guests:
+                if g.proc.poll() is not None:
+                    continue
+                g.follower.poll()
+                ended = [p.ended_at for p in guests
+                         if p is not g and p.ended_at is not None]
+                why, fatal = _why_stop(g, now - t0, now, opts,
+                                       min(ended) if ended else None)
+                if why:
+                    if fatal:
+                        died[id(g)] = why
+                    else:
+                        g.timed_out = why
+                    _kill(g)
+    except BaseException:
+        for g in guests:
+            _kill(g)
         raise
-    follower.poll()
-    return _result(out_dir, proc.returncode, timed_out, died,
-                   time.monotonic() - t0)
+    seconds = time.monotonic() - t0
+    results = []
+    for g in guests:
+        g.follower.poll()
+        results.append(_result(g.out_dir, g.proc.returncode, g.timed_out,
+                               died.get(id(g)), seconds))
+    return results
 
 
 def _result(out_dir, qemu_rc, timed_out, died, seconds):

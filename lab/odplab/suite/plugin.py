@@ -40,6 +40,17 @@ class OdplabPlugin:
                                               prepare=prepare)
         return self.jobs[key]
 
+    def nodes_job(self, variant, name, argv, timeout, echo=True):
+        """The two-guest job NAME on VARIANT, run once (see
+        guestjob.run_nodes_job)."""
+        key = (variant, name)
+        if key not in self.jobs:
+            info(f"two-guest job {name} on the {variant} kernel "
+                 f"({guestjob.TEST_FLAVOUR[variant]} flavour)")
+            self.jobs[key] = guestjob.run_nodes_job(
+                self.source, variant, argv, name, timeout, echo=echo)
+        return self.jobs[key]
+
     # ---- Fixtures and parametrisation. ----
 
     @pytest.fixture(scope="session")
