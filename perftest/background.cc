@@ -99,6 +99,14 @@ void StoreIntoEveryPage(const ibodp::EventTarget& target, uint8_t value) {
   }
 }
 
+// madvise(advice) of `range`; the error says who asked (`what`).
+void Advise(const ibodp::EventTarget& range, int advice,
+            const std::string& what) {
+  if (madvise(range.addr, range.length, advice) != 0) {
+    ibodp::ThrowErrno(what, errno);
+  }
+}
+
 // Writeback of a MAP_SHARED file MR (ext4 in the lab). A thread of perftest
 // plays the application: every kDirtyEvery it stores into each page of the
 // MR, which dirties it. The kernel's flusher writes a page back once it
@@ -208,12 +216,9 @@ class Ksm final : public Background {
 
  private:
   void Advise(int advice, const char* name) const {
-    if (madvise(target_.addr, target_.length, advice) != 0) {
-      const int err = errno;
-      ibodp::ThrowErrno(std::string(kUser) + ": madvise(" + name +
-                            ") of the MR (CONFIG_KSM?)",
-                        err);
-    }
+    perftest::Advise(
+        target_, advice,
+        std::string(kUser) + ": madvise(" + name + ") of the MR (CONFIG_KSM?)");
   }
 
   ibodp::EventTarget target_{};
@@ -338,8 +343,7 @@ class Khugepaged final : public Background {
           std::string("no ") + kKnobs +
           ": khugepaged needs CONFIG_TRANSPARENT_HUGEPAGE");
     }
-    const size_t huge = ibodp::kHugePageBytes;
-    range_ = {target.addr, (target.length + huge - 1) / huge * huge, -1};
+    range_ = {target.addr, ibodp::RoundUpToHugePages(target.length), -1};
     Advise(MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE");
     Advise(MADV_DONTNEED, "MADV_DONTNEED");
     StoreIntoEveryPage(range_, 1);
@@ -372,9 +376,8 @@ class Khugepaged final : public Background {
 
  private:
   void Advise(int advice, const char* name) const {
-    if (madvise(range_.addr, range_.length, advice) != 0) {
-      ibodp::ThrowErrno(std::string(kUser) + ": madvise(" + name + ")", errno);
-    }
+    perftest::Advise(range_, advice,
+                     std::string(kUser) + ": madvise(" + name + ")");
   }
 
   ibodp::EventTarget range_{};
@@ -410,9 +413,8 @@ class MemcgReclaim final : public Background {
   bool Prepare(const ibodp::EventTarget& target) override {
     ibodp::RequireSwap();
     cgroup_.emplace();
-    if (madvise(target.addr, target.length, MADV_DONTNEED) != 0) {
-      ibodp::ThrowErrno(std::string(kUser) + ": madvise(MADV_DONTNEED)", errno);
-    }
+    Advise(target, MADV_DONTNEED,
+           std::string(kUser) + ": madvise(MADV_DONTNEED)");
     StoreIntoEveryPage(target, 1);
     return true;
   }

@@ -118,9 +118,8 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
     // pages, for the background to collapse. Where the MR is smaller, a
     // collapse covers it and the rest of the buffer, as for an MR that is
     // part of a larger one.
-    const uint64_t huge = ibodp::kHugePageBytes;
     remote_ = ibodp::Mapping::AnonymousAligned(
-        (scenario.mr_size + huge - 1) / huge * huge, huge);
+        ibodp::RoundUpToHugePages(scenario.mr_size), ibodp::kHugePageBytes);
     MapWithBasePagesOnly(remote_);
   } else {
     remote_ = ibodp::Mapping::Anonymous(scenario.mr_size);

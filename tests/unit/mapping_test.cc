@@ -43,6 +43,13 @@ TEST(Mapping, AlignmentMustBeAPowerOfTwoMultipleOfThePage) {
   EXPECT_THROW(Mapping::AnonymousAligned(PageSize(), 0), Error);
 }
 
+TEST(Mapping, RoundUpToHugePagesGivesWholeHugePages) {
+  EXPECT_EQ(RoundUpToHugePages(0), 0U);
+  EXPECT_EQ(RoundUpToHugePages(1), kHugePageBytes);
+  EXPECT_EQ(RoundUpToHugePages(kHugePageBytes), kHugePageBytes);
+  EXPECT_EQ(RoundUpToHugePages(kHugePageBytes + 1), 2 * kHugePageBytes);
+}
+
 // The mapping the THP events need: aligned, whole huge pages, and the
 // VM_HUGEPAGE flag ("hg" in smaps' VmFlags) that MADV_HUGEPAGE sets.
 TEST(Mapping, HugeIsAlignedWholeHugePagesWithMadvHugepage) {

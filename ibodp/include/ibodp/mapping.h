@@ -16,6 +16,11 @@ namespace ibodp {
 // The size of a transparent huge page on x86-64 (a PMD mapping).
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 
+// `length` rounded up to whole huge pages.
+inline constexpr size_t RoundUpToHugePages(size_t length) {
+  return (length + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+}
+
 size_t PageSize();
 
 class Mapping {
