@@ -64,24 +64,21 @@ def cmd_vm_run(args):
     deps.ensure_packages()
     src = _source(args)
     k = kernel.ensure_kernel(src, args.variant, args.flavour)
-    if args.nodes == 1:
-        opts = vm.VmOptions(memory=args.memory, cpus=args.cpus or 2,
-                            timeout=args.timeout,
-                            boot_timeout=args.boot_timeout)
-        r = vm.run_in_vm(k, argv, args.variant, out_dir=args.out, opts=opts)
-        if r.message:
-            print(f"odplab: {r.message}", file=sys.stderr)
-        step(f"guest exit status {r.status}; results: {r.out_dir}")
-        return r.exit_code
+    one = args.nodes == 1
     opts = vm.VmOptions(memory=args.memory,
-                        cpus=args.cpus or nodes.default_cpus(),
+                        cpus=args.cpus or (2 if one else nodes.default_cpus()),
                         timeout=args.timeout, boot_timeout=args.boot_timeout)
-    results = nodes.run_nodes(k, argv, args.variant, out_dir=args.out,
-                              opts=opts)
+    if one:
+        results = [vm.run_in_vm(k, argv, args.variant, out_dir=args.out,
+                                opts=opts)]
+    else:
+        results = nodes.run_nodes(k, argv, args.variant, out_dir=args.out,
+                                  opts=opts)
     for n, r in enumerate(results):
+        who = "" if one else f"node{n}: "
         if r.message:
-            print(f"odplab: node{n}: {r.message}", file=sys.stderr)
-        step(f"node{n}: guest exit status {r.status}; results: {r.out_dir}")
+            print(f"odplab: {who}{r.message}", file=sys.stderr)
+        step(f"{who}guest exit status {r.status}; results: {r.out_dir}")
     return nodes.combined(results)
 
 

@@ -75,19 +75,26 @@ def run_job(source, variant, argv, name, timeout, echo=True, prepare=None):
     files land in results/test/NAME (pass paths there in argv), which is
     emptied first so that no check reads an earlier run's file.
     prepare(out) writes the job's inputs there before the boot."""
+    kern, out, opts = _set_up(source, variant, name, timeout, echo)
+    if prepare is not None:
+        prepare(out)
+    r = run_in_vm(kern, [str(a) for a in argv], variant, out_dir=out,
+                  opts=opts)
+    return GuestJob(variant, name, list(argv), r)
+
+
+def _set_up(source, variant, name, timeout, echo, cpus=2):
+    """The variant's test kernel, the job's emptied out directory and the
+    guests' options."""
     kern = kernel_mod.ensure_kernel(source, variant, TEST_FLAVOUR[variant])
     out = out_dir(name)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    if prepare is not None:
-        prepare(out)
     opts = VmOptions(timeout=timeout, boot_timeout=min(timeout, 180.0),
-                     echo=echo,
+                     echo=echo, cpus=cpus,
                      env={"IBODP_EXPECT_KEEP": EXPECT_KEEP[variant]})
-    r = run_in_vm(kern, [str(a) for a in argv], variant, out_dir=out,
-                  opts=opts)
-    return GuestJob(variant, name, list(argv), r)
+    return kern, out, opts
 
 
 @dataclass
@@ -122,14 +129,8 @@ class NodesJob:
 def run_nodes_job(source, variant, argv, name, timeout, echo=True):
     """argv in both guests of the variant's test kernel (nodes.py), its
     files in results/test/NAME/node{0,1}."""
-    kern = kernel_mod.ensure_kernel(source, variant, TEST_FLAVOUR[variant])
-    out = out_dir(name)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    opts = VmOptions(timeout=timeout, boot_timeout=min(timeout, 180.0),
-                     echo=echo, cpus=nodes.default_cpus(),
-                     env={"IBODP_EXPECT_KEEP": EXPECT_KEEP[variant]})
+    kern, out, opts = _set_up(source, variant, name, timeout, echo,
+                              cpus=nodes.default_cpus())
     results = nodes.run_nodes(kern, [str(a) for a in argv], variant,
                               out_dir=out, opts=opts)
     return NodesJob(variant, name, list(argv), results, out)

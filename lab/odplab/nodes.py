@@ -11,6 +11,7 @@ The guest command learns its part from the environment that init.sh
 exports: IBODP_NODE (0 or 1), IBODP_NETDEV, IBODP_PEER (the other guest's
 link-local address with its scope, fe80::...%eth0)."""
 
+import dataclasses
 import ipaddress
 import json
 import os
@@ -80,9 +81,8 @@ def run_nodes(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
         for n, d in enumerate(dirs):
             disk_dir = Path(tmp) / f"node{n}"
             disk_dir.mkdir()
-            node_opts = vm.VmOptions(**{
-                **opts.__dict__,
-                "extra_append": [*opts.extra_append, *kernel_args(n)]})
+            node_opts = dataclasses.replace(
+                opts, extra_append=[*opts.extra_append, *kernel_args(n)])
             cmd = vm.qemu_command(kernel, d, variant, prep.keep, node_opts,
                                   prep.chosen, vm.make_disks(disk_dir),
                                   net_args(n, sock))

@@ -319,12 +319,11 @@ def prepare(kernel, argv, cwd=None, out_dirs=()):
     return Prepared(cwd, keep, accel.choose(kernel.bzimage), user)
 
 
-def new_out_dir(out_dir, prep, kernel, argv, opts, extra_env=None):
+def new_out_dir(out_dir, prep, kernel, argv, opts):
     """The guest's results directory, with its command.sh and without the
     files a former boot left there."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_command(out_dir, argv, prep.cwd,
-                   {**prep.command_env(kernel, opts), **(extra_env or {})},
+    _write_command(out_dir, argv, prep.cwd, prep.command_env(kernel, opts),
                    path=prep.user.path())
     for stale in ("status", "dmesg.txt", "setup-error", "console.log"):
         (out_dir / stale).unlink(missing_ok=True)
@@ -360,6 +359,7 @@ class Guest:
     proc: subprocess.Popen | None = None
     follower: _ConsoleFollower | None = None
     timed_out: str | None = None
+    died: str | None = None
     ended_at: float | None = None
 
 
@@ -430,7 +430,6 @@ def boot(guests, opts):
     """Starts the guests in order, follows their consoles and kills a QEMU
     that overruns; one VmResult per guest."""
     t0 = time.monotonic()
-    died = {}
     try:
         for guest in guests:
             _start(guest, opts)
@@ -450,7 +449,7 @@ def boot(guests, opts):
                                        min(ended) if ended else None)
                 if why:
                     if fatal:
-                        died[id(g)] = why
+                        g.died = why
                     else:
                         g.timed_out = why
                     _kill(g)
@@ -463,7 +462,7 @@ def boot(guests, opts):
     for g in guests:
         g.follower.poll()
         results.append(_result(g.out_dir, g.proc.returncode, g.timed_out,
-                               died.get(id(g)), seconds))
+                               g.died, seconds))
     return results
 
 

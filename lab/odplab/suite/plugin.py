@@ -31,24 +31,25 @@ class OdplabPlugin:
     def job(self, variant, name, argv, timeout, echo=True, prepare=None):
         """The job NAME on VARIANT, run the first time a check asks (see
         guestjob.run_job)."""
-        key = (variant, name)
-        if key not in self.jobs:
-            info(f"guest job {name} on the {variant} kernel "
-                 f"({guestjob.TEST_FLAVOUR[variant]} flavour)")
-            self.jobs[key] = guestjob.run_job(self.source, variant, argv,
-                                              name, timeout, echo=echo,
-                                              prepare=prepare)
-        return self.jobs[key]
+        return self._once("guest job", variant, name,
+                          lambda: guestjob.run_job(
+                              self.source, variant, argv, name, timeout,
+                              echo=echo, prepare=prepare))
 
     def nodes_job(self, variant, name, argv, timeout, echo=True):
         """The two-guest job NAME on VARIANT, run once (see
         guestjob.run_nodes_job)."""
+        return self._once("two-guest job", variant, name,
+                          lambda: guestjob.run_nodes_job(
+                              self.source, variant, argv, name, timeout,
+                              echo=echo))
+
+    def _once(self, what, variant, name, run):
         key = (variant, name)
         if key not in self.jobs:
-            info(f"two-guest job {name} on the {variant} kernel "
+            info(f"{what} {name} on the {variant} kernel "
                  f"({guestjob.TEST_FLAVOUR[variant]} flavour)")
-            self.jobs[key] = guestjob.run_nodes_job(
-                self.source, variant, argv, name, timeout, echo=echo)
+            self.jobs[key] = run()
         return self.jobs[key]
 
     # ---- Fixtures and parametrisation. ----
