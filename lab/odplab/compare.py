@@ -163,8 +163,9 @@ def per_second(result):
         if not rep.get("wall_ns"):
             continue
         secs = rep["wall_ns"] / 1e9
-        if rep.get("faults_per_op") is not None:
-            faults.append(rep["faults_per_op"] * rep["ops"] / secs)
+        count = fault_count(rep)
+        if count is not None:
+            faults.append(count / secs)
         values = {c["source"]: c["values"] for c in rep.get("counters", [])
                   if c.get("available")}
         n = _invalidation_calls(values)
@@ -187,6 +188,18 @@ def per_second(result):
 # function profiler counts calls of the fault function, once per page).
 _FAULT_KEYS = {"hw_counters": "page_faults", "tracepoints": "page_faults",
                "function-profiler": "ib_umem_odp_map_dma_and_lock"}
+
+
+def fault_count(rep):
+    """The repetition's page faults as the integer that its primary source
+    counted (perftest's CounterSources::Faults()), or None where the source
+    is unavailable or does not count them. faults_per_op times ops is not
+    this: the float quotient does not always multiply back to the count."""
+    counters = rep.get("counters") or []
+    if not counters or not counters[0].get("available"):
+        return None
+    key = _FAULT_KEYS.get(counters[0]["source"])
+    return counters[0].get("values", {}).get(key)
 
 
 def timeline_rates(rep):

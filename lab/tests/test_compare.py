@@ -18,6 +18,8 @@ EVENTS = ("none", "soft-dirty", "madvise-dontneed")
 
 
 def _rep(p50_ns, faults, events=100, inval=16.0, rng=None):
+    """A repetition of 100 ops whose primary source (the function
+    profiler) counted faults per op and inval invalidations."""
     rng = rng or random.Random(1)
     q = sorted(p50_ns * (0.5 + i / 100) for i in range(101))
     return {
@@ -32,7 +34,9 @@ def _rep(p50_ns, faults, events=100, inval=16.0, rng=None):
                     "mean_ns": p50_ns, "stddev_ns": 1.0, "quantiles_ns": q},
         "counters": [{"source": "function-profiler", "available": True,
                       "unavailable_reason": "",
-                      "values": {"page_invalidations": int(inval)}}],
+                      "values": {"page_invalidations": int(inval),
+                                 "ib_umem_odp_map_dma_and_lock":
+                                     round(faults * 100)}}],
     }
 
 
@@ -573,6 +577,23 @@ def _with_timeline(variant, faults_per_s, calls_per_s):
     rep["results"].append({"scenario": sc, "error": "", "aggregates": {},
                            "repetitions": [r] * 5})
     return rep
+
+
+class FaultCount(unittest.TestCase):
+    def test_the_count_of_the_primary_source_not_a_float_product(self):
+        # 256 faults in 49 ops: (256 / 49) * 49 is 255.99999999999997.
+        r = _rep(1e6, 0.0)
+        r.update(ops=49, faults_per_op=256 / 49)
+        r["counters"][0]["values"]["ib_umem_odp_map_dma_and_lock"] = 256
+        self.assertEqual(compare.fault_count(r), 256)
+        r["counters"][0]["source"] = "hw_counters"
+        self.assertIsNone(compare.fault_count(r))
+        r["counters"][0]["values"]["page_faults"] = 7
+        self.assertEqual(compare.fault_count(r), 7)
+        r["counters"][0]["available"] = False
+        self.assertIsNone(compare.fault_count(r))
+        r["counters"] = []
+        self.assertIsNone(compare.fault_count(r))
 
 
 class Timeline(unittest.TestCase):
