@@ -24,15 +24,19 @@
 
 #include "background.h"
 #include "context.h"
+#include "control.h"
 #include "ibodp/caps.h"
 #include "ibodp/device.h"
 #include "ibodp/error.h"
 #include "ibodp/events.h"
 #include "ibodp/mapping.h"
+#include "remote.h"
 #include "report.h"
 #include "scenario.h"
 #include "schedule.h"
+#include "server.h"
 #include "sources.h"
+#include "workload.h"
 
 DEFINE_string(device, "", "RDMA device (default: the first one)");
 DEFINE_string(preset, "quick",
@@ -79,6 +83,18 @@ DEFINE_bool(interleave, true,
             "drift of the machine spreads over all scenarios; false: each "
             "scenario's repetitions back to back on one setup");
 DEFINE_uint64(seed, 1, "seed of the interleaved order");
+DEFINE_bool(server, false,
+            "be the responder of two nodes: hold the MR under test, apply "
+            "the events and backgrounds, count faults, for the scenarios "
+            "that perftest --client sends; the matrix flags are the "
+            "client's");
+DEFINE_string(client, "",
+              "be the requester of two nodes: run the matrix against "
+              "perftest --server at this address (fe80::1%eth0), and write "
+              "the report with the server's counters");
+DEFINE_uint32(control_port, 18516,
+              "TCP port of the two nodes' control connection");
+DEFINE_uint32(cm_port, 18515, "rdma_cm port of the two nodes' data QP");
 DEFINE_bool(list_events, false, "print the memory events and exit");
 DEFINE_bool(json, false,
             "with --list_events or --dry_run: print JSON (each event's "
@@ -231,6 +247,48 @@ void ListEvents(bool as_json) {
   }
 }
 
+uint16_t PortFlag(const char* name, uint32_t value) {
+  if (value == 0 || value > 65535) {
+    throw ibodp::Error(std::string("--") + name + " " + std::to_string(value) +
+                       ": give a port from 1 to 65535");
+  }
+  return static_cast<uint16_t>(value);
+}
+
+ibodp::CmOptions CmOptionsFromFlags() {
+  ibodp::CmOptions cm;
+  cm.port = PortFlag("cm_port", FLAGS_cm_port);
+  cm.timeout = std::chrono::milliseconds(FLAGS_timeout_ms);
+  return cm;
+}
+
+// perftest --server: answers one client until it says bye.
+int RunServer(const ibodp::Device& dev, const perftest::Context& context) {
+  perftest::CounterSources sources(
+      dev.name(), perftest::CounterModeFromName(FLAGS_counters));
+  perftest::ServerOptions opts;
+  opts.control_port = PortFlag("control_port", FLAGS_control_port);
+  opts.cm = CmOptionsFromFlags();
+  perftest::Serve(dev, opts, sources, context);
+  return 0;
+}
+
+// The report's context takes the server's kernel facts under "server.".
+void AddServerContext(const nlohmann::json& hello, perftest::Context& context) {
+  const perftest::Context server =
+      perftest::ContextFromJson(hello.at("context"), "hello.context");
+  context.extra["nodes"] = "2";
+  context.extra["server"] = FLAGS_client;
+  context.extra["server.host"] = server.host;
+  context.extra["server.kernel_release"] = server.kernel_release;
+  context.extra["server.device"] = server.device;
+  if (server.kernel_release != context.kernel_release) {
+    std::cerr << "perftest: warning: the server runs " << server.kernel_release
+              << ", this client " << context.kernel_release
+              << "; the faults counted are the server's\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -280,10 +338,18 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+    if (FLAGS_server && !FLAGS_client.empty()) {
+      throw ibodp::Error(
+          "--server and --client: give one (the server "
+          "takes no matrix; the client runs it)");
+    }
     PinTo(cpu);
     const ibodp::Device dev(FLAGS_device);
-    ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
-                      IBV_ODP_SUPPORT_READ, dev.name());
+    // The client's own MR is pinned: ODP is the server's to have.
+    if (FLAGS_client.empty()) {
+      ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
+                        IBV_ODP_SUPPORT_READ, dev.name());
+    }
     perftest::Report report;
     report.context = perftest::BuildContext(
         dev.name(), static_cast<int>(given.size()), given.data());
@@ -299,15 +365,40 @@ int main(int argc, char** argv) {
                 << ", so every latency is a multiple of the scheduler tick; "
                    "boot with a TSC or HPET clocksource for latencies\n";
     }
-    const perftest::ScheduleOptions schedule{
-        .interleave = FLAGS_interleave,
-        .seed = FLAGS_seed,
-        .timeout = std::chrono::milliseconds(FLAGS_timeout_ms),
-        .output = FLAGS_output};
+    if (FLAGS_server) {
+      return RunServer(dev, report.context);
+    }
+    const perftest::ScheduleOptions schedule{.interleave = FLAGS_interleave,
+                                             .seed = FLAGS_seed,
+                                             .output = FLAGS_output};
     report.context.extra["schedule"] = perftest::DescribeSchedule(schedule);
-    perftest::CounterSources sources(
-        dev.name(), perftest::CounterModeFromName(FLAGS_counters));
-    const int failed = perftest::RunAll(dev, all, sources, schedule, report);
+    const auto timeout = std::chrono::milliseconds(FLAGS_timeout_ms);
+    int failed = 0;
+    if (FLAGS_client.empty()) {
+      perftest::CounterSources sources(
+          dev.name(), perftest::CounterModeFromName(FLAGS_counters));
+      failed = perftest::RunAll(
+          [&](const perftest::Scenario& s) {
+            return std::make_unique<perftest::Workload>(dev, s, sources,
+                                                        timeout);
+          },
+          all, schedule, report);
+    } else {
+      const ibodp::CmOptions cm = CmOptionsFromFlags();
+      perftest::ControlChannel control = perftest::ControlChannel::Connect(
+          FLAGS_client, PortFlag("control_port", FLAGS_control_port),
+          perftest::kControlTimeout);
+      AddServerContext(
+          control.Call({{"cmd", "hello"}}, perftest::kControlTimeout),
+          report.context);
+      failed = perftest::RunAll(
+          [&](const perftest::Scenario& s) {
+            return std::make_unique<perftest::RemoteBench>(
+                control, FLAGS_client, cm, s, timeout);
+          },
+          all, schedule, report);
+      control.Call({{"cmd", "bye"}}, perftest::kControlTimeout);
+    }
     std::cerr << "perftest: report " << FLAGS_output << "; " << failed << " of "
               << all.size() << " scenarios failed\n";
     return failed == 0 ? 0 : 1;

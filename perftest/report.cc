@@ -187,6 +187,8 @@ RepetitionStats StatsFromJson(const json& j, const std::string& path) {
   return r;
 }
 
+}  // namespace
+
 json ScenarioJson(const Scenario& s) {
   return {{"name", s.Name()},
           {"op", std::string(OpName(s.op))},
@@ -232,6 +234,8 @@ Scenario ScenarioFromJson(const json& j, const std::string& path) {
   return s;
 }
 
+namespace {
+
 // A source that could not be read has a reason and no values.
 void CheckCounters(const Counters& c, const std::string& path) {
   if (!c.available && c.unavailable_reason.empty()) {
@@ -243,6 +247,8 @@ void CheckCounters(const Counters& c, const std::string& path) {
                "is not empty although the counters are unavailable");
   }
 }
+
+}  // namespace
 
 json CountersJson(const Counters& c, const std::string& path) {
   CheckCounters(c, path);
@@ -272,6 +278,8 @@ Counters CountersFromJson(const json& j, const std::string& path) {
   CheckCounters(c, path);
   return c;
 }
+
+namespace {
 
 json TimelineJson(const std::vector<TimelineSample>& timeline) {
   json samples = json::array();
@@ -374,6 +382,8 @@ ScenarioResult ResultFromJson(const json& j, const std::string& path) {
   return r;
 }
 
+}  // namespace
+
 json ContextJson(const Context& c) {
   return {{"date", c.date},
           {"host", c.host},
@@ -399,6 +409,8 @@ Context ContextFromJson(const json& j, const std::string& path) {
   c.extra = GetStringMap(j, "extra", path);
   return c;
 }
+
+namespace {
 
 // ---- Aggregates. ----
 

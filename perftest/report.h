@@ -146,6 +146,21 @@ nlohmann::json EventFactsJson(std::string_view event);
 std::map<std::string, RepetitionStats> Aggregate(
     const std::vector<RepetitionResult>& repetitions);
 
+// The parts of a report, for perftest's server and client to send each
+// other in the report's own form. The readers throw ibodp::Error naming
+// the path of a missing or mistyped field ("scenario.op"); the counters
+// writer throws it for counters that are unavailable without a reason or
+// with values.
+nlohmann::json ScenarioJson(const Scenario& s);
+Scenario ScenarioFromJson(const nlohmann::json& j, const std::string& path);
+nlohmann::json CountersJson(const Counters& c, const std::string& path);
+Counters CountersFromJson(const nlohmann::json& j, const std::string& path);
+// j["values"]: counter names to non-negative integers.
+std::map<std::string, uint64_t> CounterValuesFromJson(const nlohmann::json& j,
+                                                      const std::string& path);
+nlohmann::json ContextJson(const Context& c);
+Context ContextFromJson(const nlohmann::json& j, const std::string& path);
+
 // Throws ibodp::Error naming the field for counters that are unavailable
 // without a reason or with values.
 nlohmann::json ToJson(const Report& report);

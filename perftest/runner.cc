@@ -6,9 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "background.h"
-#include "ibodp/events.h"
-#include "workload.h"
+#include "sources.h"
 
 namespace perftest {
 namespace {
@@ -17,13 +15,12 @@ namespace {
 // the window's, from the first op to the last completion.
 void Finish(RepetitionResult& rep, std::vector<double> latencies,
             std::chrono::nanoseconds busy, std::chrono::nanoseconds wall,
-            const Workload& workload) {
+            const Bench& bench, const Scenario& s) {
   rep.ops = latencies.size();
   rep.elapsed_ns = static_cast<double>(busy.count());
   rep.wall_ns = static_cast<double>(wall.count());
   rep.latency = Summarize(std::move(latencies));
-  rep.registration_ns =
-      static_cast<double>(workload.RegistrationTime().count());
+  rep.registration_ns = static_cast<double>(bench.RegistrationTime().count());
   if (const auto faults = CounterSources::Faults(rep.counters)) {
     rep.faults_per_op =
         static_cast<double>(*faults) / static_cast<double>(rep.ops);
@@ -31,39 +28,37 @@ void Finish(RepetitionResult& rep, std::vector<double> latencies,
   const double seconds = rep.elapsed_ns / 1e9;
   rep.ops_per_sec = static_cast<double>(rep.ops) / seconds;
   rep.bytes_per_sec =
-      static_cast<double>(rep.ops * workload.BytesPerOp()) / seconds;
+      static_cast<double>(rep.ops * s.pages * s.msg_size) / seconds;
 }
 
 // Measures ops first_op .. first_op + s.ops - 1.
-RepetitionResult MeasureEvents(Workload& workload, ibodp::MemoryEvent& event,
-                               const Scenario& s, uint64_t first_op,
-                               CounterSources& sources) {
+RepetitionResult MeasureEvents(Bench& bench, const Scenario& s,
+                               uint64_t first_op) {
   RepetitionResult rep;
   std::vector<double> latencies(s.ops);
   std::chrono::nanoseconds event_time{0};
   std::chrono::nanoseconds busy{0};
-  const ibodp::EventTarget target = workload.Target();
   const bool has_event = s.event != "none";
   // Ops after an event touch slots the event invalidated until they have
   // gone once round the MR.
-  const uint64_t cover = workload.OpsToCoverMr();
-  sources.Begin();
+  const uint64_t cover = bench.OpsToCoverMr();
+  bench.BeginCounting();
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t i = 0; i < s.ops; ++i) {
     if (has_event && i % s.period == 0) {
-      event_time += event.Apply(target);
+      event_time += bench.ApplyEvent();
       ++rep.events;
     }
     const bool since_event = has_event && i % s.period < cover;
     const std::chrono::nanoseconds latency =
-        workload.RunOp(first_op + i, since_event);
+        bench.RunOp(first_op + i, since_event);
     busy += latency;
     latencies[i] = static_cast<double>(latency.count());
   }
   const auto wall = std::chrono::steady_clock::now() - start;
-  rep.counters = sources.End();
+  rep.counters = bench.EndCounting();
   rep.event_time_ns_total = static_cast<double>(event_time.count());
-  Finish(rep, std::move(latencies), busy, wall, workload);
+  Finish(rep, std::move(latencies), busy, wall, bench, s);
   return rep;
 }
 
@@ -73,24 +68,23 @@ constexpr std::chrono::seconds kTimelineStep{1};
 
 // Ops from first_op on for s.seconds while the background acts on the MR
 // (at most s.ops of them), with a timeline of the primary counter source.
-RepetitionResult MeasureBackground(Workload& workload, Background& background,
-                                   const Scenario& s, uint64_t first_op,
-                                   CounterSources& sources) {
+RepetitionResult MeasureBackground(Bench& bench, const Scenario& s,
+                                   uint64_t first_op) {
   RepetitionResult rep;
   std::vector<double> latencies(s.ops);
   std::chrono::nanoseconds busy{0};
   const auto window = std::chrono::seconds(s.seconds);
-  if (background.Prepare(workload.Target())) {
-    for (uint64_t i = 0; i < workload.OpsToCoverMr(); ++i) {
-      workload.RunOp(i);
+  if (bench.PrepareBackground()) {
+    for (uint64_t i = 0; i < bench.OpsToCoverMr(); ++i) {
+      bench.RunOp(i);
     }
   }
-  sources.Begin();
-  background.Start(workload.Target());
+  bench.BeginCounting();
+  bench.StartBackground();
   const auto start = std::chrono::steady_clock::now();
   const auto sample = [&](std::chrono::nanoseconds at, uint64_t ops) {
     rep.timeline.push_back(
-        {static_cast<double>(at.count()), ops, sources.Peek()});
+        {static_cast<double>(at.count()), ops, bench.PeekCounters()});
   };
   std::chrono::nanoseconds next_sample = kTimelineStep;
   uint64_t done = 0;
@@ -100,69 +94,58 @@ RepetitionResult MeasureBackground(Workload& workload, Background& background,
       sample(now - start, done);
       next_sample = now - start + kTimelineStep;
     }
-    const std::chrono::nanoseconds latency = workload.RunOp(first_op + done);
+    const std::chrono::nanoseconds latency = bench.RunOp(first_op + done);
     busy += latency;
     latencies[done++] = static_cast<double>(latency.count());
   }
   const auto wall = std::chrono::steady_clock::now() - start;
   sample(wall, done);
-  background.Stop();
-  rep.counters = sources.End();
+  bench.StopBackground();
+  rep.counters = bench.EndCounting();
   latencies.resize(done);
-  Finish(rep, std::move(latencies), busy, wall, workload);
+  Finish(rep, std::move(latencies), busy, wall, bench, s);
   return rep;
 }
 
-RepetitionResult MeasureRepetition(Workload& workload,
-                                   ibodp::MemoryEvent& event, const Scenario& s,
-                                   uint64_t first_op, CounterSources& sources) {
-  if (const std::unique_ptr<Background> background =
-          MakeBackground(s.background)) {
-    return MeasureBackground(workload, *background, s, first_op, sources);
+RepetitionResult MeasureRepetition(Bench& bench, const Scenario& s,
+                                   uint64_t first_op) {
+  if (s.background != "none") {
+    return MeasureBackground(bench, s, first_op);
   }
-  return MeasureEvents(workload, event, s, first_op, sources);
+  return MeasureEvents(bench, s, first_op);
 }
 
 // Warm-up maps every page of the MR, so that a scenario without events
 // measures no first-touch faults. Returns the number of warm-up ops.
-uint64_t WarmUp(Workload& workload, const Scenario& scenario) {
-  const uint64_t warmup =
-      std::max(scenario.warmup_ops, workload.OpsToCoverMr());
+uint64_t WarmUp(Bench& bench, const Scenario& scenario) {
+  const uint64_t warmup = std::max(scenario.warmup_ops, bench.OpsToCoverMr());
   for (uint64_t i = 0; i < warmup; ++i) {
-    workload.RunOp(i);
+    bench.RunOp(i);
   }
   return warmup;
 }
 
 }  // namespace
 
-ScenarioResult RunScenario(const ibodp::Device& dev, const Scenario& scenario,
-                           CounterSources& sources,
-                           std::chrono::milliseconds timeout) {
+ScenarioResult RunScenario(const BenchFactory& setup,
+                           const Scenario& scenario) {
   ScenarioResult result;
   result.scenario = scenario;
-  Workload workload(dev, scenario, timeout);
-  const std::unique_ptr<ibodp::MemoryEvent> event =
-      ibodp::MakeEvent(scenario.event);
-  const uint64_t warmup = WarmUp(workload, scenario);
+  const std::unique_ptr<Bench> bench = setup(scenario);
+  const uint64_t warmup = WarmUp(*bench, scenario);
   for (uint64_t r = 0; r < scenario.repetitions; ++r) {
-    result.repetitions.push_back(MeasureRepetition(
-        workload, *event, scenario, warmup + r * scenario.ops, sources));
+    result.repetitions.push_back(
+        MeasureRepetition(*bench, scenario, warmup + r * scenario.ops));
   }
   result.aggregates = Aggregate(result.repetitions);
   return result;
 }
 
-RepetitionResult RunRepetition(const ibodp::Device& dev,
-                               const Scenario& scenario, uint64_t index,
-                               CounterSources& sources,
-                               std::chrono::milliseconds timeout) {
-  Workload workload(dev, scenario, timeout);
-  const std::unique_ptr<ibodp::MemoryEvent> event =
-      ibodp::MakeEvent(scenario.event);
-  const uint64_t warmup = WarmUp(workload, scenario);
-  return MeasureRepetition(workload, *event, scenario,
-                           warmup + index * scenario.ops, sources);
+RepetitionResult RunRepetition(const BenchFactory& setup,
+                               const Scenario& scenario, uint64_t index) {
+  const std::unique_ptr<Bench> bench = setup(scenario);
+  const uint64_t warmup = WarmUp(*bench, scenario);
+  return MeasureRepetition(*bench, scenario, warmup + index * scenario.ops);
 }
 
 }  // namespace perftest

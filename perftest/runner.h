@@ -9,28 +9,23 @@
 #ifndef PERFTEST_RUNNER_H_
 #define PERFTEST_RUNNER_H_
 
-#include <chrono>
+#include <cstdint>
 
-#include "ibodp/device.h"
+#include "bench.h"
 #include "report.h"
 #include "scenario.h"
-#include "sources.h"
 
 namespace perftest {
 
 // Throws ibodp::Unsupported when the device cannot run the scenario and
 // ibodp::Error on any other failure; repetitions measured before a failure
 // are lost with it (the caller records the error in the scenario's result).
-ScenarioResult RunScenario(const ibodp::Device& dev, const Scenario& scenario,
-                           CounterSources& sources,
-                           std::chrono::milliseconds timeout);
+ScenarioResult RunScenario(const BenchFactory& setup, const Scenario& scenario);
 
 // Repetition number `index` of `scenario` on its own setup and warm-up.
 // Throws as RunScenario does.
-RepetitionResult RunRepetition(const ibodp::Device& dev,
-                               const Scenario& scenario, uint64_t index,
-                               CounterSources& sources,
-                               std::chrono::milliseconds timeout);
+RepetitionResult RunRepetition(const BenchFactory& setup,
+                               const Scenario& scenario, uint64_t index);
 
 }  // namespace perftest
 

@@ -42,9 +42,8 @@ bool Guarded(ScenarioResult& result, Step step) {
   return false;
 }
 
-int RunContiguous(const ibodp::Device& dev, const std::vector<Scenario>& all,
-                  CounterSources& sources, const ScheduleOptions& opts,
-                  Report& report) {
+int RunContiguous(const BenchFactory& setup, const std::vector<Scenario>& all,
+                  const ScheduleOptions& opts, Report& report) {
   const auto start = Clock::now();
   int failed = 0;
   std::cout << FormatTableHeader() << "\n" << std::flush;
@@ -53,9 +52,7 @@ int RunContiguous(const ibodp::Device& dev, const std::vector<Scenario>& all,
               << SecondsSince(start) << " s): " << all[i].Name() << "\n";
     ScenarioResult result;
     result.scenario = all[i];
-    failed += Guarded(result, [&] {
-      result = RunScenario(dev, all[i], sources, opts.timeout);
-    });
+    failed += Guarded(result, [&] { result = RunScenario(setup, all[i]); });
     std::cout << FormatTableRow(result) << "\n" << std::flush;
     report.results.push_back(std::move(result));
     WriteReport(report, opts.output);
@@ -63,9 +60,8 @@ int RunContiguous(const ibodp::Device& dev, const std::vector<Scenario>& all,
   return failed;
 }
 
-int RunInterleaved(const ibodp::Device& dev, const std::vector<Scenario>& all,
-                   CounterSources& sources, const ScheduleOptions& opts,
-                   Report& report) {
+int RunInterleaved(const BenchFactory& setup, const std::vector<Scenario>& all,
+                   const ScheduleOptions& opts, Report& report) {
   const size_t first = report.results.size();
   for (const Scenario& s : all) {
     ScenarioResult result;
@@ -92,8 +88,7 @@ int RunInterleaved(const ibodp::Device& dev, const std::vector<Scenario>& all,
                 << ", scenario " << k + 1 << " of " << all.size() << " ("
                 << SecondsSince(start) << " s): " << s.Name() << "\n";
       failed += Guarded(result, [&] {
-        result.repetitions.push_back(
-            RunRepetition(dev, s, round, sources, opts.timeout));
+        result.repetitions.push_back(RunRepetition(setup, s, round));
         result.aggregates = Aggregate(result.repetitions);
       });
       if (!result.error.empty() || Clock::now() - written > kWriteInterval) {
@@ -120,11 +115,10 @@ std::string DescribeSchedule(const ScheduleOptions& opts) {
              : "contiguous";
 }
 
-int RunAll(const ibodp::Device& dev, const std::vector<Scenario>& all,
-           CounterSources& sources, const ScheduleOptions& opts,
-           Report& report) {
-  return opts.interleave ? RunInterleaved(dev, all, sources, opts, report)
-                         : RunContiguous(dev, all, sources, opts, report);
+int RunAll(const BenchFactory& setup, const std::vector<Scenario>& all,
+           const ScheduleOptions& opts, Report& report) {
+  return opts.interleave ? RunInterleaved(setup, all, opts, report)
+                         : RunContiguous(setup, all, opts, report);
 }
 
 }  // namespace perftest

@@ -13,23 +13,20 @@
 #ifndef PERFTEST_SCHEDULE_H_
 #define PERFTEST_SCHEDULE_H_
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include "ibodp/device.h"
+#include "bench.h"
 #include "report.h"
 #include "scenario.h"
-#include "sources.h"
 
 namespace perftest {
 
 struct ScheduleOptions {
   bool interleave = true;
-  uint64_t seed = 1;  // of the shuffled order per round
-  std::chrono::milliseconds timeout{10000};
+  uint64_t seed = 1;             // of the shuffled order per round
   std::filesystem::path output;  // the report, rewritten as results come
 };
 
@@ -42,9 +39,8 @@ std::string DescribeSchedule(const ScheduleOptions& opts);
 // keeps the report file current so that a run cut short leaves the
 // finished part readable. Returns the number of scenarios that failed;
 // an unsupported scenario is recorded, not counted.
-int RunAll(const ibodp::Device& dev, const std::vector<Scenario>& all,
-           CounterSources& sources, const ScheduleOptions& opts,
-           Report& report);
+int RunAll(const BenchFactory& setup, const std::vector<Scenario>& all,
+           const ScheduleOptions& opts, Report& report);
 
 }  // namespace perftest
 

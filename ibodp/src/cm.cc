@@ -158,29 +158,37 @@ std::string CmConnection::device_name() const {
                                       : std::string("(no device)");
 }
 
-std::unique_ptr<CmConnection> CmConnection::Accept(
-    const CmOptions& opts, std::span<const uint8_t> reply) {
-  RequireFits(reply, "rdma_accept");
-  std::unique_ptr<CmConnection> c(new CmConnection(NewChannel()));
-  c->listen_id_ = NewId(c->channel_.get());
+CmListener::CmListener(uint16_t port)
+    : channel_(NewChannel()), id_(NewId(channel_.get())), port_(port) {
   sockaddr_in6 any{};
   any.sin6_family = AF_INET6;
   any.sin6_addr = in6addr_any;
-  any.sin6_port = htons(opts.port);
-  const std::string where = "port " + std::to_string(opts.port);
-  if (rdma_bind_addr(c->listen_id_.get(), reinterpret_cast<sockaddr*>(&any)) !=
-      0) {
+  any.sin6_port = htons(port);
+  const std::string where = "port " + std::to_string(port);
+  if (rdma_bind_addr(id_.get(), reinterpret_cast<sockaddr*>(&any)) != 0) {
     ThrowErrno("rdma_bind_addr to " + where, errno);
   }
-  if (rdma_listen(c->listen_id_.get(), 1) != 0) {
+  if (rdma_listen(id_.get(), 1) != 0) {
     ThrowErrno("rdma_listen on " + where, errno);
   }
+}
+
+std::unique_ptr<CmConnection> CmListener::Accept(
+    const CmOptions& opts, std::span<const uint8_t> reply) {
+  RequireFits(reply, "rdma_accept");
+  const std::string where = "port " + std::to_string(port_);
+  std::unique_ptr<CmConnection> c(new CmConnection(NewChannel()));
   const std::string waiting = "waiting for a connect request on " + where;
   {
-    const CmEvent request(c->channel_.get(), opts.timeout, waiting);
+    const CmEvent request(channel_.get(), opts.timeout, waiting);
     request.Expect(RDMA_CM_EVENT_CONNECT_REQUEST, waiting);
     c->id_.reset(request.id());
     c->peer_data_ = request.PrivateData();
+  }
+  // The request is acknowledged: its id can move to a channel of its own,
+  // where its later events (ESTABLISHED, DISCONNECTED) arrive.
+  if (rdma_migrate_id(c->id_.get(), c->channel_.get()) != 0) {
+    ThrowErrno("rdma_migrate_id of the connection on " + where, errno);
   }
   c->CreateQp(opts);
   rdma_conn_param param = ConnParam(opts, reply);
@@ -191,6 +199,11 @@ std::unique_ptr<CmConnection> CmConnection::Accept(
   const CmEvent established(c->channel_.get(), opts.timeout, accepting);
   established.Expect(RDMA_CM_EVENT_ESTABLISHED, accepting);
   return c;
+}
+
+std::unique_ptr<CmConnection> CmConnection::Accept(
+    const CmOptions& opts, std::span<const uint8_t> reply) {
+  return CmListener(opts.port).Accept(opts, reply);
 }
 
 std::unique_ptr<CmConnection> CmConnection::Connect(

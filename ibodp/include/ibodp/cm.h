@@ -52,11 +52,35 @@ using CmId = std::unique_ptr<rdma_cm_id, CmIdDeleter>;
 // bytes); the reply may carry more, but both sides use this bound.
 inline constexpr size_t kCmPrivateDataBytes = 56;
 
+class CmConnection;
+
+// The passive side's listening id: binds port `port` of every address
+// (IPv6 and IPv4) once, so that a server can accept one connection after
+// another on it.
+class CmListener {
+ public:
+  // Throws Error naming the port when binding or listening fails.
+  explicit CmListener(uint16_t port);
+
+  // Takes the next connect request within opts.timeout and answers it with
+  // `reply`; the connection gets an event channel of its own. Throws Error
+  // naming the step that failed.
+  std::unique_ptr<CmConnection> Accept(const CmOptions& opts,
+                                       std::span<const uint8_t> reply);
+
+ private:
+  // Declared in creation order: the id goes before its channel.
+  EventChannel channel_;
+  CmId id_;
+  uint16_t port_;
+};
+
 class CmConnection {
  public:
   // Passive side: listens on port opts.port of every address (IPv6 and
   // IPv4) and accepts the first connect request within opts.timeout,
-  // answering with `reply`. Throws Error naming the step that failed.
+  // answering with `reply` (CmListener, once). Throws Error naming the
+  // step that failed.
   static std::unique_ptr<CmConnection> Accept(const CmOptions& opts,
                                               std::span<const uint8_t> reply);
   // Active side: `host` is an address or name; an IPv6 link-local one
@@ -82,6 +106,7 @@ class CmConnection {
   const std::vector<uint8_t>& peer_data() const { return peer_data_; }
 
  private:
+  friend class CmListener;
   explicit CmConnection(EventChannel channel);
   // PD, CQ and QP on the device of id_ (after address resolution or a
   // connect request).
@@ -89,7 +114,6 @@ class CmConnection {
 
   // Declared in creation order; the destructor takes the QP down first.
   EventChannel channel_;
-  CmId listen_id_;
   CmId id_;
   ProtectionDomain pd_;
   CompletionQueue cq_;
