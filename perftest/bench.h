@@ -34,8 +34,7 @@ class Bench {
   // touches slots the last event invalidated: fewer than OpsToCoverMr()
   // ops after it) first prefetches its slots, inside the latency. Throws
   // ibodp::Error on a failed completion or a timeout.
-  virtual std::chrono::nanoseconds RunOp(uint64_t index,
-                                         bool since_event = false) = 0;
+  virtual std::chrono::nanoseconds RunOp(uint64_t index, bool since_event) = 0;
   // Ops that touch every slot of the MR once.
   virtual uint64_t OpsToCoverMr() const = 0;
   // How long registering the MR under test took (ibv_reg_mr).

@@ -43,7 +43,7 @@ RemoteBench::RemoteBench(ControlChannel& control, const std::string& host,
   }
 }
 
-json RemoteBench::Call(json request) {
+json RemoteBench::Call(const json& request) {
   return control_.Call(request, kControlTimeout);
 }
 

@@ -170,6 +170,9 @@ void CheckOtherFlags() {
         "--timeout_ms: 0 would fail every op; give the completion timeout "
         "in milliseconds (default 10000)");
   }
+  if (FLAGS_server) {
+    return;  // The client writes the report.
+  }
   const std::filesystem::path out(FLAGS_output);
   const std::filesystem::path dir =
       out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");

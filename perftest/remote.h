@@ -58,8 +58,7 @@ class RemoteBench : public Bench {
               const ibodp::CmOptions& cm, const Scenario& scenario,
               std::chrono::milliseconds timeout);
 
-  std::chrono::nanoseconds RunOp(uint64_t index,
-                                 bool since_event = false) override;
+  std::chrono::nanoseconds RunOp(uint64_t index, bool since_event) override;
   uint64_t OpsToCoverMr() const override { return layout_.OpsToCover(); }
   std::chrono::nanoseconds RegistrationTime() const override {
     return registration_time_;
@@ -73,7 +72,7 @@ class RemoteBench : public Bench {
   ibodp::CounterValues PeekCounters() override;
 
  private:
-  nlohmann::json Call(nlohmann::json request);
+  nlohmann::json Call(const nlohmann::json& request);
 
   Scenario scenario_;
   SlotLayout layout_;

@@ -76,7 +76,7 @@ RepetitionResult MeasureBackground(Bench& bench, const Scenario& s,
   const auto window = std::chrono::seconds(s.seconds);
   if (bench.PrepareBackground()) {
     for (uint64_t i = 0; i < bench.OpsToCoverMr(); ++i) {
-      bench.RunOp(i);
+      bench.RunOp(i, /*since_event=*/false);
     }
   }
   bench.BeginCounting();
@@ -94,7 +94,8 @@ RepetitionResult MeasureBackground(Bench& bench, const Scenario& s,
       sample(now - start, done);
       next_sample = now - start + kTimelineStep;
     }
-    const std::chrono::nanoseconds latency = bench.RunOp(first_op + done);
+    const std::chrono::nanoseconds latency =
+        bench.RunOp(first_op + done, /*since_event=*/false);
     busy += latency;
     latencies[done++] = static_cast<double>(latency.count());
   }
@@ -120,7 +121,7 @@ RepetitionResult MeasureRepetition(Bench& bench, const Scenario& s,
 uint64_t WarmUp(Bench& bench, const Scenario& scenario) {
   const uint64_t warmup = std::max(scenario.warmup_ops, bench.OpsToCoverMr());
   for (uint64_t i = 0; i < warmup; ++i) {
-    bench.RunOp(i);
+    bench.RunOp(i, /*since_event=*/false);
   }
   return warmup;
 }

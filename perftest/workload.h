@@ -37,8 +37,7 @@ class Workload : public Bench {
   Workload(const ibodp::Device& dev, const Scenario& scenario,
            CounterSources& sources, std::chrono::milliseconds timeout);
 
-  std::chrono::nanoseconds RunOp(uint64_t index,
-                                 bool since_event = false) override;
+  std::chrono::nanoseconds RunOp(uint64_t index, bool since_event) override;
   uint64_t OpsToCoverMr() const override { return layout_.OpsToCover(); }
   std::chrono::nanoseconds RegistrationTime() const override {
     return target_->RegistrationTime();

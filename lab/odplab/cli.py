@@ -115,6 +115,10 @@ def cmd_run(args):
         raise LabError("--same-kernel boots a lab kernel twice and cannot "
                        "go with --host; on a host, compare two --host runs "
                        "with odplab compare")
+    if args.host and args.nodes != 1:
+        raise LabError("--nodes 2 boots two lab guests and cannot go with "
+                       "--host; on two hosts, run perftest --server on "
+                       "one and perftest --client SERVER on the other")
     if args.host:
         return runcmd.run_host(args.device, _preset(args), args.out,
                                reference=not args.no_reference, extra=extra)
@@ -123,7 +127,7 @@ def cmd_run(args):
                        "guests always use rxe0")
     return runcmd.run(_source(args), _preset(args), args.out,
                       reference=not args.no_reference, extra=extra,
-                      same_kernel=args.same_kernel)
+                      same_kernel=args.same_kernel, nodes=args.nodes)
 
 
 def cmd_compare(args):
@@ -247,6 +251,11 @@ def parser():
                    help="run VARIANT on two boots instead of pristine and "
                    "patched: every difference compare reports is then a "
                    "false positive, and the run prints their rate")
+    u.add_argument("--nodes", type=int, default=1, choices=(1, 2),
+                   help="2: each kernel in two guests joined by a link on "
+                   "this host, the MR under test and its events in node 0 "
+                   "(perftest --server), the requester in node 1 "
+                   "(perftest --client), connected through rdma_cm")
     u.add_argument("perftest_args", nargs=argparse.REMAINDER,
                    help="extra perftest flags after --, e.g. "
                    "-- --events=none,soft-dirty")

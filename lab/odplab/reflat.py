@@ -7,7 +7,8 @@ run in the guest next to ibodp's perftest.
 This file runs in the guest as a script (python3 reflat.py ...; it imports
 nothing from odplab) and is imported on the host to read what it wrote.
 Each round runs the reference tool (server and client in one guest, over
-loopback TCP for the connection set-up) and then, with --perftest, ibodp's
+loopback TCP for the connection set-up; or, with --role, this node's end
+of two, connected through rdma_cm) and then, with --perftest, ibodp's
 perftest on the same operation, size and iteration count, so that the two
 are measured seconds apart on the same kernel. The first round is a
 declared warm-up (TCG translates the code paths on first use): it is kept
@@ -71,6 +72,9 @@ def _listening(port):
     return False
 
 
+# How long a client of two nodes tries to reach its server.
+CONNECT_SECONDS = 120
+
 # Tools whose server can sleep on CQ events (-e) instead of polling:
 # ib_send_lat's ping-pong waits for a receive completion. ib_write_lat's
 # waits by polling the buffer itself and has no such mode.
@@ -125,6 +129,37 @@ def run_tool(tool, device, size, iterations, port, timeout, cpus=None):
             server.wait()
 
 
+def run_remote(tool, device, size, iterations, port, timeout, peer):
+    """One ib_*_lat run across two nodes (odplab run --nodes 2), connected
+    through rdma_cm over IPv6 (-R --ipv6-addr): with peer None this node
+    is the server and returns (None, its text); else it is the client,
+    which tries again while the peer's server is not up yet (each run has
+    its own port, so a try never reaches the last run's server), and
+    returns (row, client text)."""
+    cmd = [tool, "-d", device, "-R", "--ipv6-addr", "--odp", "-F", "-s",
+           str(size), "-n", str(iterations), "-p", str(port)]
+    if peer is None:
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        text = proc.stdout + proc.stderr
+        if proc.returncode != 0:
+            raise RefError(f"{' '.join(cmd)} (server) exited with "
+                           f"{proc.returncode}:\n{text[-2000:]}")
+        return None, text
+    deadline = time.monotonic() + CONNECT_SECONDS
+    while True:
+        proc = subprocess.run(cmd + [peer], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        text = proc.stdout + proc.stderr
+        if proc.returncode == 0:
+            return parse_lat_output(text), text
+        if time.monotonic() > deadline:
+            raise RefError(f"{' '.join(cmd)} {peer} exited with "
+                           f"{proc.returncode} for {CONNECT_SECONDS} s:\n"
+                           f"{text[-2000:]}")
+        time.sleep(1)
+
+
 def run_perftest(binary, op, size, iterations, out_path, timeout):
     """ibodp's perftest on one page of a 4 KiB ODP MR, no memory event:
     the scenario ib_*_lat measures. Returns the minimum, p50 and p99 in us."""
@@ -149,6 +184,8 @@ def run_perftest(binary, op, size, iterations, out_path, timeout):
 def _summary(run):
     if "error" in run:
         return "failed: " + run["error"].splitlines()[0]
+    if "reference" not in run:
+        return "served"
     ref = run["reference"]
     text = f"min {ref['t_min_us']:.2f} us, typical {ref['t_typical_us']:.2f} us"
     if "perftest" in run:
@@ -179,7 +216,18 @@ def guest_main(argv=None):
                    help="ibodp perftest binary to pair with each run")
     p.add_argument("--out", required=True, help="directory for the results")
     p.add_argument("--timeout", type=float, default=300.0)
+    p.add_argument("--role", default="both",
+                   choices=("both", "server", "client"),
+                   help="both ends in this guest, or this node's end of "
+                   "two (odplab run --nodes 2)")
+    p.add_argument("--peer", default="",
+                   help="with --role client: the server's address "
+                   "(fe80::...%%eth0)")
     args = p.parse_args(argv)
+    if (args.role == "client") != bool(args.peer):
+        p.error("--peer goes with --role client, and only with it")
+    if args.role != "both" and args.perftest:
+        p.error("--perftest pairs runs in one guest; not with --role")
     os.makedirs(args.out, exist_ok=True)
     pinned = _pin_to_bench_cpu()
     ops = [o for o in args.ops.split(",") if o]
@@ -187,6 +235,7 @@ def guest_main(argv=None):
         if op not in TOOLS:
             p.error(f"unknown op '{op}'; known: {', '.join(TOOLS)}")
     result = {"schema_version": SCHEMA_VERSION, "kernel": os.uname().release,
+              "role": args.role, "peer": args.peer,
               "device": args.device, "size": args.size,
               "iterations": args.iterations, "cpu_affinity": pinned,
               "context": context_from_environment(os.environ),
@@ -198,16 +247,25 @@ def guest_main(argv=None):
         tool, perf_op = TOOLS[op]
         for rnd in range(args.rounds + 1):
             run = {"op": op, "tool": tool, "round": rnd, "warmup": rnd == 0}
-            cpus = server_cpus() if tool in EVENT_SERVER else None
-            run["server"] = (f"sleeps on CQ events (-e) on CPU(s) "
-                             f"{','.join(map(str, sorted(cpus)))}" if cpus
-                             else "runs beside the client, on its CPU(s)")
             port += 1
             try:
-                row, text = run_tool(tool, args.device, args.size,
-                                     args.iterations, port, args.timeout,
-                                     cpus)
-                run["reference"] = row
+                if args.role == "both":
+                    cpus = server_cpus() if tool in EVENT_SERVER else None
+                    run["server"] = (
+                        f"sleeps on CQ events (-e) on CPU(s) "
+                        f"{','.join(map(str, sorted(cpus)))}" if cpus
+                        else "runs beside the client, on its CPU(s)")
+                    row, text = run_tool(tool, args.device, args.size,
+                                         args.iterations, port, args.timeout,
+                                         cpus)
+                else:
+                    run["server"] = ("in this node" if args.role == "server"
+                                     else f"in the peer node {args.peer}")
+                    row, text = run_remote(
+                        tool, args.device, args.size, args.iterations, port,
+                        args.timeout, args.peer or None)
+                if row is not None:
+                    run["reference"] = row
                 with open(os.path.join(args.out, f"{tool}-{rnd}.txt"), "w",
                           encoding="utf-8") as f:
                     f.write(text)

@@ -24,6 +24,7 @@ from . import accel
 from . import compare as compare_mod
 from . import expect
 from . import kernel as kernel_mod
+from . import nodes as nodes_mod
 from . import reportcheck
 from .common import PROJECT_ROOT, LabError, info, results_dir, step
 from .userspace import (KHUGEPAGED_ASLEEP, KHUGEPAGED_CONTEXT, PERFTEST,
@@ -43,6 +44,27 @@ PRESETS = {
     "default": ("default", 4200, 3000, 2),
     "full": ("full", 6 * 3600, 3000, 3),
 }
+
+
+# perftest flags of a run of two nodes (--nodes 2), before the user's:
+# the prefetch of odp-prefetch would run in the server, outside the
+# requester's latency, so perftest --server does not offer it.
+NODES_ARGS = ("--registration=odp,pinned",)
+# ... and of its --quick: the event scenarios, which the checks read.
+NODES_QUICK_ARGS = ("--backgrounds=none",)
+
+
+def node_args(preset, nodes):
+    """The perftest flags a run of `nodes` guests adds for `preset`."""
+    if nodes == 1:
+        return []
+    return [*NODES_ARGS, *(NODES_QUICK_ARGS if preset == "quick" else ())]
+
+
+def report_dir(out, label, nodes=1):
+    """Where a kernel's perftest.json and reference/ are: with two nodes,
+    in the client's (node 1's) results."""
+    return out / label / "node1" if nodes == 2 else out / label
 
 
 def _stamp():
@@ -97,24 +119,36 @@ def _suite_argv(vdir, preset_spec, perftest_cmd, reference, device="rxe0"):
 
 
 def run_variant(src, variant, out, preset_spec, reference, extra,
-                label=None):
+                label=None, nodes=1):
+    """One kernel's boot (or two guests' with nodes=2); returns its
+    VmResult, with two nodes the first that failed, else the client's."""
     vdir = out / (label or variant)
     vdir.mkdir(parents=True, exist_ok=True)
     kern = kernel_mod.ensure_kernel(src, variant, "default")
     _save_kernel(kern, vdir)
+    rdir = report_dir(out, label or variant, nodes)
     cmd = [str(KHUGEPAGED_ASLEEP), *perftest_argv(
-        PERFTEST, preset_spec[0], vdir / "perftest.json", kern.manifest,
+        PERFTEST, preset_spec[0], rdir / "perftest.json", kern.manifest,
         variant, extra, context=[KHUGEPAGED_CONTEXT])]
-    step(f"{label or variant}: perftest --preset={preset_spec[0]}"
-         + (" and ib_read_lat / ib_write_lat / ib_send_lat --odp"
-            if reference else "") + " in one guest boot")
-    opts = VmOptions(timeout=preset_spec[1], boot_timeout=180.0)
-    return run_in_vm(kern, _suite_argv(vdir, preset_spec, cmd, reference),
-                     variant, out_dir=vdir, opts=opts)
+    tools = (" and ib_read_lat / ib_write_lat / ib_send_lat --odp"
+             if reference else "")
+    argv = _suite_argv(vdir, preset_spec, cmd, reference)
+    if nodes == 1:
+        step(f"{label or variant}: perftest --preset={preset_spec[0]}"
+             f"{tools} in one guest boot")
+        opts = VmOptions(timeout=preset_spec[1], boot_timeout=180.0)
+        return run_in_vm(kern, argv, variant, out_dir=vdir, opts=opts)
+    step(f"{label or variant}: perftest --server in node 0, --client "
+         f"--preset={preset_spec[0]} in node 1{tools}, two guest boots")
+    opts = VmOptions(cpus=nodes_mod.default_cpus(), timeout=preset_spec[1],
+                     boot_timeout=180.0)
+    results = nodes_mod.run_nodes(kern, argv, variant, out_dir=vdir,
+                                  opts=opts)
+    return next((r for r in results if r.exit_code), results[-1])
 
 
-def _reference(out, label):
-    path = out / label / "reference" / "reference.json"
+def _reference(rdir):
+    path = rdir / "reference" / "reference.json"
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
@@ -127,12 +161,13 @@ def _empty_report(variant):
             "results": []}
 
 
-def write_comparison(out, labels=("pristine", "patched"), keeps=(False, True)):
+def write_comparison(out, labels=("pristine", "patched"), keeps=(False, True),
+                     nodes=1):
     """compare.md and compare.html from whatever reports exist; `keeps`
     says whether each kernel keeps ODP pages (reportcheck)."""
     reports = []
     for label in labels:
-        path = out / label / "perftest.json"
+        path = report_dir(out, label, nodes) / "perftest.json"
         if path.exists():
             reports.append((path, compare_mod.load_report(path)))
         else:
@@ -142,8 +177,8 @@ def write_comparison(out, labels=("pristine", "patched"), keeps=(False, True)):
         info("no perftest scenario finished; no comparison written")
         return None, []
     comp = compare_mod.compare(a, b, pa, pb, labels[0], labels[1])
-    reference = {"A": _reference(out, labels[0]),
-                 "B": _reference(out, labels[1])}
+    reference = {"A": _reference(report_dir(out, labels[0], nodes)),
+                 "B": _reference(report_dir(out, labels[1], nodes))}
     checks = reportcheck.expectation_checks(comp, keeps)
     compare_mod.write_comparison_files(comp, a, b, out, reference, checks)
     return comp, checks
@@ -199,11 +234,14 @@ def check_perftest_args(preset, extra):
 
 
 def run(src, preset="default", out=None, reference=True, extra=(),
-        same_kernel=None):
+        same_kernel=None, nodes=1):
     """perftest on pristine and on patched, one boot each, and their
     comparison; with same_kernel=VARIANT, that kernel on two boots
-    instead, whose comparison measures compare's false-positive rate."""
+    instead, whose comparison measures compare's false-positive rate.
+    With nodes=2, each boot is two guests: the responder and the
+    requester (perftest --server and --client)."""
     preset_spec = PRESETS[preset]
+    extra = [*node_args(preset, nodes), *extra]
     if same_kernel:
         runs = [(same_kernel, f"{same_kernel}-boot{i}") for i in (1, 2)]
     else:
@@ -226,14 +264,14 @@ def run(src, preset="default", out=None, reference=True, extra=(),
             step(f"stage {i} of {len(runs)}: {label} "
                  f"({time.monotonic() - t0:.0f} s elapsed)")
             r = run_variant(src, variant, out, preset_spec, reference, extra,
-                            label=label)
+                            label=label, nodes=nodes)
             if r.exit_code != 0:
                 failures.append(f"{label}: {r.message}")
     except KeyboardInterrupt:
         interrupted = True
     try:
         keeps = tuple(expect.keeps_pages(v) for v, _ in runs)
-        comp, checks = write_comparison(out, labels, keeps)
+        comp, checks = write_comparison(out, labels, keeps, nodes=nodes)
     except KeyboardInterrupt:
         interrupted = True
     except LabError as e:  # e.g. an old report from another accelerator

@@ -10,6 +10,7 @@ import signal
 import tempfile
 import time
 import unittest
+from pathlib import Path
 from unittest import mock
 
 from odplab import cli, deps, kernel, runcmd, testcmd
@@ -128,6 +129,50 @@ class SameKernelRun(unittest.TestCase):
         self.assertNotEqual(rc, 0)
         run_host.assert_not_called()
         self.assertIn("--same-kernel boots a lab kernel twice", err.getvalue())
+
+
+class NodesRun(unittest.TestCase):
+    """odplab run --nodes 2: each kernel in two guests, the report in the
+    client's (node 1's) results, no odp-prefetch; refused with --host."""
+
+    def test_two_nodes_reach_the_boots_and_the_comparison(self):
+        with tempfile.TemporaryDirectory() as out, \
+                mock.patch.object(runcmd, "build_userspace"), \
+                mock.patch.object(runcmd, "check_perftest_args",
+                                  return_value=1) as check, \
+                mock.patch.object(kernel, "ensure_kernel"), \
+                mock.patch.object(runcmd, "run_variant") as run_variant, \
+                mock.patch.object(runcmd, "write_comparison",
+                                  return_value=(None, [])) as write:
+            run_variant.return_value.exit_code = 0
+            rc = runcmd.run("src", preset="quick", out=out, nodes=2,
+                            extra=["--events=none,fork"])
+        self.assertEqual(rc, 0)
+        self.assertEqual(check.call_args.args[1], [
+            "--registration=odp,pinned", "--backgrounds=none",
+            "--events=none,fork"])
+        self.assertEqual({c.kwargs["nodes"] for c in
+                          run_variant.call_args_list}, {2})
+        self.assertEqual(write.call_args.kwargs["nodes"], 2)
+
+    def test_the_report_is_the_clients(self):
+        out = Path("/r")
+        self.assertEqual(runcmd.report_dir(out, "patched", 2),
+                         Path("/r/patched/node1"))
+        self.assertEqual(runcmd.report_dir(out, "patched"),
+                         Path("/r/patched"))
+        self.assertEqual(runcmd.node_args("default", 2),
+                         ["--registration=odp,pinned"])
+        self.assertEqual(runcmd.node_args("quick", 1), [])
+
+    def test_with_host_is_refused(self):
+        with mock.patch.object(deps, "ensure_packages"), \
+                mock.patch.object(runcmd, "run_host") as run_host, \
+                mock.patch("sys.stderr", new_callable=io.StringIO) as err:
+            rc = cli.main(["run", "--host", "--nodes", "2"])
+        self.assertNotEqual(rc, 0)
+        run_host.assert_not_called()
+        self.assertIn("--nodes 2 boots two lab guests", err.getvalue())
 
 
 class Signals(unittest.TestCase):
