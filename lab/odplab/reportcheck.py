@@ -60,8 +60,9 @@ def clock_checks(comp):
             continue  # a report with no finished scenario
         checks.append((
             f"{label}: latencies timed with a fine clock", clock not in
-            TICK_CLOCKS, f"clocksource {clock}, {extra.get('online_cpus')} "
-            f"online, perftest on CPU(s) {extra.get('cpu_affinity')}"))
+            TICK_CLOCKS, f"clocksource {clock}, CPU(s) "
+            f"{extra.get('online_cpus')} online, perftest on CPU(s) "
+            f"{extra.get('cpu_affinity')}"))
     return checks
 
 

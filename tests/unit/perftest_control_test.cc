@@ -1,0 +1,105 @@
+// Copyright 2026 The ibodp Authors
+// SPDX-License-Identifier: Apache-2.0
+//
+// The control connection of perftest --server and --client over loopback
+// TCP: replies come back, a reply's error comes back as the exception of
+// its kind, and a peer that is not there or says nothing is an error that
+// names it.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "control.h"
+#include "ibodp/error.h"
+
+namespace perftest {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+
+// A port of its own for each test (tests run one at a time).
+constexpr uint16_t kPort = 18590;
+
+TEST(ControlChannelTest, RepliesAndErrorsOfTheirKindReachTheCaller) {
+  std::thread server([] {
+    ControlChannel c = ControlChannel::Accept(kPort, milliseconds(10000));
+    EXPECT_EQ(c.Receive(milliseconds(10000)).at("cmd"), "hello");
+    c.Send({{"x", 1}});
+    c.Receive(milliseconds(10000));
+    c.Send(ErrorReply("no ODP for SEND", true));
+    c.Receive(milliseconds(10000));
+    c.Send(ErrorReply("MR too large", false));
+    // The client closes between two messages: the end, not an error.
+    EXPECT_TRUE(c.ReceiveOrEnd(milliseconds(10000)).is_null());
+  });
+  {
+    ControlChannel c =
+        ControlChannel::Connect("localhost", kPort, milliseconds(10000));
+    EXPECT_EQ(c.Call({{"cmd", "hello"}}, milliseconds(10000)),
+              (nlohmann::json{{"x", 1}}));
+    try {
+      c.Call({{"cmd", "setup"}}, milliseconds(10000));
+      ADD_FAILURE() << "no exception";
+    } catch (const ibodp::Unsupported& e) {
+      EXPECT_THAT(e.what(), HasSubstr("setup: no ODP for SEND"));
+    }
+    try {
+      c.Call({{"cmd", "setup"}}, milliseconds(10000));
+      ADD_FAILURE() << "no exception";
+    } catch (const ibodp::Unsupported&) {
+      ADD_FAILURE() << "an error became a skip";
+    } catch (const ibodp::Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("setup: MR too large"));
+    }
+  }
+  server.join();
+}
+
+TEST(ControlChannelTest, ASilentPeerIsATimeoutThatSaysSo) {
+  std::thread server([] {
+    ControlChannel c = ControlChannel::Accept(kPort + 1, milliseconds(10000));
+    c.Receive(milliseconds(10000));
+    // No reply; the client gives up first.
+    c.ReceiveOrEnd(milliseconds(10000));
+  });
+  {
+    ControlChannel c =
+        ControlChannel::Connect("localhost", kPort + 1, milliseconds(10000));
+    try {
+      c.Call({{"cmd", "event"}}, milliseconds(200));
+      ADD_FAILURE() << "no exception";
+    } catch (const ibodp::Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("nothing on the control connection "
+                                      "within 200 ms"));
+    }
+  }
+  server.join();
+}
+
+TEST(ControlChannelTest, NoServerNamesTheAddressAndTheLikelyCause) {
+  try {
+    ControlChannel::Connect("localhost", kPort + 2, milliseconds(500));
+    ADD_FAILURE() << "no exception";
+  } catch (const ibodp::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("localhost control port 18592"));
+    EXPECT_THAT(e.what(), HasSubstr("is the server running?"));
+  }
+}
+
+TEST(ControlChannelTest, AnUnresolvableHostSaysHowToWriteALinkLocalOne) {
+  try {
+    ControlChannel::Connect("fe80::1%nosuchif0", kPort, milliseconds(500));
+    ADD_FAILURE() << "no exception";
+  } catch (const ibodp::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("fe80::1%eth0"));
+  }
+}
+
+}  // namespace
+}  // namespace perftest
