@@ -95,6 +95,10 @@ DEFINE_string(client, "",
 DEFINE_uint32(control_port, 18516,
               "TCP port of the two nodes' control connection");
 DEFINE_uint32(cm_port, 18515, "rdma_cm port of the two nodes' data QP");
+DEFINE_uint32(ack_timeout, 0,
+              "with --client: the data QP's local ACK timeout, 4.096 us * "
+              "2^N before a request is sent again, 1 to 31; 0 keeps "
+              "rdma_cm's (0.54 s over RoCE)");
 DEFINE_bool(list_events, false, "print the memory events and exit");
 DEFINE_bool(json, false,
             "with --list_events or --dry_run: print JSON (each event's "
@@ -262,6 +266,12 @@ ibodp::CmOptions CmOptionsFromFlags() {
   ibodp::CmOptions cm;
   cm.port = PortFlag("cm_port", FLAGS_cm_port);
   cm.timeout = std::chrono::milliseconds(FLAGS_timeout_ms);
+  if (FLAGS_ack_timeout > 31) {
+    throw ibodp::Error("--ack_timeout " + std::to_string(FLAGS_ack_timeout) +
+                       ": the IB timeout is a 5-bit exponent, 1 to 31 "
+                       "(0: rdma_cm's)");
+  }
+  cm.ack_timeout = static_cast<uint8_t>(FLAGS_ack_timeout);
   return cm;
 }
 
@@ -282,6 +292,9 @@ void AddServerContext(const nlohmann::json& hello, perftest::Context& context) {
       perftest::ContextFromJson(hello.at("context"), "hello.context");
   context.extra["nodes"] = "2";
   context.extra["server"] = FLAGS_client;
+  // The exponent N of 4.096 us * 2^N, or rdma_cm's (17 over RoCE).
+  context.extra["ack_timeout"] =
+      FLAGS_ack_timeout == 0 ? "rdma_cm's" : std::to_string(FLAGS_ack_timeout);
   context.extra["server.host"] = server.host;
   context.extra["server.kernel_release"] = server.kernel_release;
   context.extra["server.device"] = server.device;

@@ -233,6 +233,18 @@ std::unique_ptr<CmConnection> CmConnection::Connect(
   const std::string resolving = "resolving the address of " + peer;
   CmEvent(c->channel_.get(), opts.timeout, resolving)
       .Expect(RDMA_CM_EVENT_ADDR_RESOLVED, resolving);
+  if (opts.ack_timeout != 0) {
+    // Before the route: over RoCE, rdma_cm derives the path's packet
+    // lifetime from it too.
+    uint8_t timeout = opts.ack_timeout;
+    if (rdma_set_option(c->id_.get(), RDMA_OPTION_ID,
+                        RDMA_OPTION_ID_ACK_TIMEOUT, &timeout,
+                        sizeof(timeout)) != 0) {
+      ThrowErrno("rdma_set_option(ACK_TIMEOUT " +
+                     std::to_string(opts.ack_timeout) + ") for " + peer,
+                 errno);
+    }
+  }
   if (rdma_resolve_route(c->id_.get(), ms) != 0) {
     ThrowErrno("rdma_resolve_route to " + peer, errno);
   }

@@ -35,6 +35,10 @@ struct CmOptions {
   // RC transport and RNR retries; 7 is "forever" for rnr_retry.
   uint8_t retry_count = 7;
   uint8_t rnr_retry_count = 7;
+  // The active side's local ACK timeout, 4.096 us * 2^ack_timeout before
+  // a request is sent again (RDMA_OPTION_ID_ACK_TIMEOUT); 0 leaves
+  // rdma_cm's (over RoCE, its packet lifetime 16 plus one: 0.54 s).
+  uint8_t ack_timeout = 0;
   // How long each step (resolve, route, connect, accept) may wait.
   std::chrono::milliseconds timeout{10000};
 };
