@@ -7,8 +7,10 @@
 #include <bit>
 #include <cctype>
 #include <charconv>
+#include <functional>
 #include <iomanip>
 #include <limits>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -472,6 +474,115 @@ void AppendEventsAndPeriods(const MatrixSpec& spec, Scenario point,
   }
 }
 
+// The point `name` gives (see ParsePoints).
+Scenario ParsePoint(std::string_view flag, std::string_view name) {
+  const std::string where = std::string(flag) + " '" + std::string(name) + "'";
+  const std::string form =
+      "; give a scenario's name as perftest --dry_run prints it, e.g. "
+      "write/msg=1048576/mr=67108864/pages=1/event=madvise-dontneed/"
+      "period=1";
+  std::map<std::string, std::string, std::less<>> fields;
+  size_t start = name.find('/');
+  if (start == std::string_view::npos) {
+    throw ibodp::Error(where + ": no /field=value parts" + form);
+  }
+  Scenario s;
+  try {
+    s.op = OpFromName(name.substr(0, start));
+  } catch (const ibodp::Error& e) {
+    throw ibodp::Error(where + ": " + e.what());
+  }
+  while (start != std::string_view::npos) {
+    const size_t end = name.find('/', start + 1);
+    const std::string_view part = name.substr(
+        start + 1, end == std::string_view::npos ? end : end - start - 1);
+    const size_t eq = part.find('=');
+    if (eq == std::string_view::npos ||
+        !fields.emplace(part.substr(0, eq), part.substr(eq + 1)).second) {
+      std::string why = where;
+      why += ": bad or repeated part '";
+      why += part;
+      why += "'";
+      why += form;
+      throw ibodp::Error(why);
+    }
+    start = end;
+  }
+  const auto take = [&](const char* key, bool needed) -> std::string {
+    const auto it = fields.find(key);
+    if (it == fields.end()) {
+      if (needed) {
+        throw ibodp::Error(where + ": no " + key + "=" + form);
+      }
+      return "";
+    }
+    std::string value = it->second;
+    fields.erase(it);
+    return value;
+  };
+  s.msg_size = ParseCount(where + " msg", take("msg", true));
+  s.mr_size = ParseCount(where + " mr", take("mr", true));
+  s.pages = ParseCount(where + " pages", take("pages", true));
+  s.event =
+      ParseEvents(where + " event", take("event", true), ibodp::EventNames())
+          .front();
+  s.period = ParseCount(where + " period", take("period", true));
+  if (const std::string bg = take("background", false); !bg.empty()) {
+    s.background =
+        ParseBackgrounds(where + " background", bg, BackgroundNames()).front();
+    s.seconds = ParseCount(where + " seconds", take("seconds", true));
+  }
+  if (const std::string reg = take("reg", false); !reg.empty()) {
+    s.registration = ParseRegistrations(where + " reg", reg).front();
+  }
+  if (!fields.empty()) {
+    throw ibodp::Error(where + ": unknown part '" + fields.begin()->first +
+                       "'" + form);
+  }
+  // One spelling per point: the parts in Name()'s order, no /reg=odp.
+  if (s.Name() != name) {
+    throw ibodp::Error(where + ": not in the canonical form " + s.Name() +
+                       form);
+  }
+  return s;
+}
+
+// Adds spec.points that `out` does not hold, with the spec's settings;
+// throws naming a point that cannot run.
+void AppendPoints(const MatrixSpec& spec, std::vector<Scenario>* out) {
+  for (Scenario point : spec.points) {
+    point.ops = point.background == "none"
+                    ? spec.ops_per_repetition
+                    : point.seconds * kMaxBackgroundOpsPerSecond;
+    point.warmup_ops = spec.warmup_ops;
+    point.repetitions = spec.repetitions;
+    const std::string where = std::string(kFlagPoints) + " " + point.Name();
+    if (point.op == Op::kFetchAdd && point.msg_size != kAtomicSize) {
+      throw ibodp::Error(where + ": fetch-add moves " +
+                         std::to_string(kAtomicSize) +
+                         " bytes (msg=" + std::to_string(kAtomicSize) + ")");
+    }
+    if (point.mr_size > spec.memory_limit_bytes) {
+      throw ibodp::Error(where + ": the MR exceeds the memory limit of " +
+                         FormatBytes(spec.memory_limit_bytes) + " (" +
+                         spec.memory_limit_source + ")");
+    }
+    if (const auto why = Misfit(spec, point)) {
+      throw ibodp::Error(std::string(kFlagPoints) + " " + *why);
+    }
+    if (!EventFits(point.event, point.mr_size)) {
+      throw ibodp::Error(where + ": the event needs an MR of whole " +
+                         FormatBytes(ibodp::kHugePageBytes) + " huge pages");
+    }
+    const auto same = [&](const Scenario& s) {
+      return s.Name() == point.Name();
+    };
+    if (std::none_of(out->begin(), out->end(), same)) {
+      out->push_back(point);
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view OpName(Op op) { return NameIn(kOpNames, op, "operation"); }
@@ -586,6 +697,16 @@ std::vector<std::string> ParseEvents(std::string_view flag,
   return events;
 }
 
+std::vector<Scenario> ParsePoints(std::string_view flag,
+                                  std::string_view text) {
+  std::vector<Scenario> points;
+  for (const std::string_view item : SplitList(flag, text)) {
+    points.push_back(ParsePoint(flag, item));
+  }
+  RequireUnique(flag, points, [](const Scenario& s) { return s.Name(); });
+  return points;
+}
+
 std::string FormatBytes(uint64_t bytes) {
   constexpr std::array<std::string_view, 7> kUnits = {
       "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
@@ -639,6 +760,7 @@ std::vector<Scenario> ExpandMatrix(const MatrixSpec& spec,
       }
     }
   }
+  AppendPoints(spec, &scenarios);
   return scenarios;
 }
 

@@ -48,6 +48,7 @@ inline constexpr std::string_view kFlagBackgrounds = "--backgrounds";
 inline constexpr std::string_view kFlagSeconds = "--seconds";
 inline constexpr std::string_view kFlagIterations = "--iterations";
 inline constexpr std::string_view kFlagRepetitions = "--repetitions";
+inline constexpr std::string_view kFlagPoints = "--points";
 
 // A background scenario's ops are at most this many per second of its
 // window (the latencies' buffer is sized by it before the window starts).
@@ -112,6 +113,9 @@ struct MatrixSpec {
   // with no event (event none, period 1).
   std::vector<std::string> backgrounds = {"none"};
   uint64_t seconds = 10;
+  // Single points added after the product (--points), each as its name
+  // gives it: a scenario the axes would only reach with many others.
+  std::vector<Scenario> points;
   uint64_t ops_per_repetition = 0;
   uint64_t warmup_ops = 0;
   uint64_t repetitions = 0;
@@ -126,8 +130,11 @@ struct MatrixSpec {
 // varies slowest): ops, msg_sizes, mr_sizes, pages, then events, periods
 // and registrations, then the backgrounds other than "none" (one per
 // registration that can run it), each
-// axis in the order the spec lists it. Fetch-add ignores msg_sizes: it gets
-// one scenario per remaining point, with msg_size kAtomicSize.
+// axis in the order the spec lists it; then spec.points that the product
+// does not hold already, with the spec's ops, warm-up and repetitions
+// (a point that cannot run is an error: it was asked for by name). Fetch-add
+// ignores msg_sizes: it gets one scenario per remaining point, with msg_size
+// kAtomicSize.
 //
 // A point whose message or pages do not fit its MR is left out when the
 // other MR sizes give the value a point that fits; the reason for each one
@@ -165,6 +172,11 @@ std::vector<Registration> ParseRegistrations(std::string_view flag,
 std::vector<std::string> ParseEvents(std::string_view flag,
                                      std::string_view text,
                                      const std::vector<std::string>& known);
+
+// Scenarios by their Name(), as perftest --dry_run prints them:
+// "write/msg=1048576/mr=67108864/pages=1/event=madvise-dontneed/period=1",
+// comma-separated; ops, warmup_ops and repetitions are left 0.
+std::vector<Scenario> ParsePoints(std::string_view flag, std::string_view text);
 
 // "64 B", "4 KiB", "1 GiB"; "1.5 KiB" when no binary unit divides it.
 std::string FormatBytes(uint64_t bytes);

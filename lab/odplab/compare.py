@@ -127,6 +127,24 @@ def _event_time(rep):
     return rep["event_time_ns_total"] / rep["events"]
 
 
+# perftest --client's counters of its own device (perftest/remote.h).
+REQUESTER_SOURCE = "requester_hw_counters"
+
+
+def _requester_per_op(counter):
+    """A requester counter per op (two nodes), or None where the report has
+    no requester counters or the provider does not expose this one."""
+    def extract(rep):
+        for c in rep.get("counters", []):
+            if c["source"] == REQUESTER_SOURCE and c.get("available"):
+                value = c["values"].get(counter)
+                if value is None or not rep.get("ops"):
+                    return None
+                return value / rep["ops"]
+        return None
+    return extract
+
+
 # The per-repetition values each metric takes, in display order:
 # key -> (label, unit, scale, decimals, extractor).
 METRICS = {
@@ -139,7 +157,15 @@ METRICS = {
     "event_ns": ("event", "us", 1e3, 2, _event_time),
     "ops_per_sec": ("throughput", "kops/s", 1e3, 2,
                     lambda r: r.get("ops_per_sec")),
+    # rxe's requester: requests sent again after the local ACK timeout,
+    # and RNR NAKs received (each a retry after the responder's timer).
+    "retransmits_per_op": ("retransmissions/op", "", 1.0, 3,
+                           _requester_per_op("completer_retry_err")),
+    "rnr_per_op": ("RNR NAKs/op", "", 1.0, 3,
+                   _requester_per_op("rcvd_rnr_err")),
 }
+# The requester's retries, a table of their own where a report has them.
+RETRY_COLUMNS = ("retransmits_per_op", "rnr_per_op")
 
 
 def _invalidation_calls(values_by_source):
@@ -844,6 +870,30 @@ def md_cells(row):
     return cells
 
 
+def retry_table(comp):
+    """(header, rows) of the requester's retries per op on each kernel,
+    for the scenarios of a run of two nodes; rows empty otherwise."""
+    header = ["scenario"]
+    for key in RETRY_COLUMNS:
+        header += [f"{METRICS[key][0]} A", f"{METRICS[key][0]} B"]
+    rows = []
+    for r in comp.rows:
+        if all(r.a.get(k) is None and r.b.get(k) is None
+               for k in RETRY_COLUMNS):
+            continue
+        cells = [r.name]
+        for key in RETRY_COLUMNS:
+            cells += [fmt(key, r.a.get(key)), fmt(key, r.b.get(key))]
+        rows.append(cells)
+    return header, rows
+
+
+RETRY_NOTE = ("Retries of the requester (perftest --client's own "
+              "hw_counters), means over repetitions: retransmissions after "
+              "its local ACK timeout (completer_retry_err) and RNR NAKs "
+              "received (rcvd_rnr_err), per op.")
+
+
 def _md_table(header, rows):
     out = ["| " + " | ".join(header) + " |",
            "|" + "|".join("---" for _ in header) + "|"]
@@ -975,6 +1025,10 @@ def to_markdown(comp, reference=None, checks=None):
               f"ratios to the control where p50/control is given; "
               f"'unreliable' below {comp.min_reps} repetitions.", ""]
     lines += _md_table(md_header(), [md_cells(r) for r in comp.rows])
+    header, rows = retry_table(comp)
+    if rows:
+        lines += ["", "## Retries", "", RETRY_NOTE, ""]
+        lines += _md_table(header, rows)
     if reference:
         lines += ["", f"## Reference: {reference_title(reference)}", ""]
         lines += _md_table(REF_HEADER, reference_rows(reference))
@@ -1282,6 +1336,10 @@ def to_html(comp, results_a, results_b, reference=None, checks=None):
     parts.append(_html_table(md_header(), [md_cells(r) for r in comp.rows],
                              [r.verdict if r.verdict in ("slower", "faster")
                               else "" for r in comp.rows]))
+    header, rows = retry_table(comp)
+    if rows:
+        parts.append("<h2>Retries</h2><p>" + html.escape(RETRY_NOTE)
+                     + "</p>" + _html_table(header, rows))
     if reference:
         parts.append(f"<h2>Reference: "
                      f"{html.escape(reference_title(reference))}</h2>")

@@ -14,9 +14,19 @@ def keeps_pages(variant):
     return EXPECT_KEEP[variant] == "1"
 
 
+# The lab guests' page size (x86-64), and the hosts' that --host runs on.
+PAGE_SIZE = 4096
+
+
+def pages_per_op(scenario):
+    """The pages an op touches: scenario["pages"] slots, each of a message
+    that spans ceil(msg_size / PAGE_SIZE) pages (perftest/ops.h)."""
+    return scenario["pages"] * -(-scenario["msg_size"] // PAGE_SIZE)
+
+
 def expected_faults(scenario, keeps):
     """Page faults per op of an RDMA READ or WRITE touching
-    scenario["pages"] pages right after the event (period 1): none without
+    pages_per_op() pages right after the event (period 1): none without
     an event; none for a READ after an event that only write-protects on a
     kernel that keeps pages; every page otherwise (a kernel that drops
     pages on every event; an event that may move a page or remove read
@@ -38,7 +48,7 @@ def expected_faults(scenario, keeps):
         return 0
     if scenario["op"] == "read" and facts["write_protect_only"] and keeps:
         return 0
-    return scenario["pages"]
+    return pages_per_op(scenario)
 
 
 def fault_count_problems(result, keeps):

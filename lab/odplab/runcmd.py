@@ -46,10 +46,17 @@ PRESETS = {
 }
 
 
+# A large MR's first touch: every op WRITEs 1 MiB (256 pages) that
+# MADV_DONTNEED has just dropped, so the responder faults in and zeroes
+# 256 pages while the requester waits on the wire; with its control (no
+# event). The report's retry table says whether the requester sent again.
+FIRST_TOUCH_POINTS = ",".join(
+    f"write/msg=1048576/mr=67108864/pages=1/event={e}/period=1"
+    for e in ("none", "madvise-dontneed"))
 # perftest flags of a run of two nodes (--nodes 2), before the user's:
 # the prefetch of odp-prefetch would run in the server, outside the
 # requester's latency, so perftest --server does not offer it.
-NODES_ARGS = ("--registration=odp,pinned",)
+NODES_ARGS = ("--registration=odp,pinned", f"--points={FIRST_TOUCH_POINTS}")
 # ... and of its --quick: the event scenarios, which the checks read.
 NODES_QUICK_ARGS = ("--backgrounds=none",)
 

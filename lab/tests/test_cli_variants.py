@@ -149,8 +149,7 @@ class NodesRun(unittest.TestCase):
                             extra=["--events=none,fork"])
         self.assertEqual(rc, 0)
         self.assertEqual(check.call_args.args[1], [
-            "--registration=odp,pinned", "--backgrounds=none",
-            "--events=none,fork"])
+            *runcmd.NODES_ARGS, "--backgrounds=none", "--events=none,fork"])
         self.assertEqual({c.kwargs["nodes"] for c in
                           run_variant.call_args_list}, {2})
         self.assertEqual(write.call_args.kwargs["nodes"], 2)
@@ -161,8 +160,11 @@ class NodesRun(unittest.TestCase):
                          Path("/r/patched/node1"))
         self.assertEqual(runcmd.report_dir(out, "patched"),
                          Path("/r/patched"))
-        self.assertEqual(runcmd.node_args("default", 2),
-                         ["--registration=odp,pinned"])
+        self.assertEqual(runcmd.node_args("default", 2), [
+            "--registration=odp,pinned",
+            "--points=write/msg=1048576/mr=67108864/pages=1/event=none/"
+            "period=1,write/msg=1048576/mr=67108864/pages=1/"
+            "event=madvise-dontneed/period=1"])
         self.assertEqual(runcmd.node_args("quick", 1), [])
 
     def test_with_host_is_refused(self):

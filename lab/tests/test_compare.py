@@ -579,6 +579,30 @@ def _with_timeline(variant, faults_per_s, calls_per_s):
     return rep
 
 
+class Retries(unittest.TestCase):
+    def test_a_table_of_the_requesters_retries_only_for_two_nodes(self):
+        a, b = report(P50, FAULTS_PRISTINE), report(P50, FAULTS_PATCHED)
+        self.assertEqual(compare.retry_table(compare.compare(a, b))[1], [])
+        self.assertNotIn("## Retries",
+                         compare.to_markdown(compare.compare(a, b)))
+        for rep_, retries in ((a, 5), (b, 0)):
+            for rep in rep_["results"][0]["repetitions"]:
+                rep["counters"].append({
+                    "source": "requester_hw_counters", "available": True,
+                    "unavailable_reason": "",
+                    "values": {"completer_retry_err": retries,
+                               "rcvd_rnr_err": 0, "sent_pkts": 1600}})
+        comp = compare.compare(a, b)
+        header, rows = compare.retry_table(comp)
+        self.assertEqual(header[1:], [
+            "retransmissions/op A", "retransmissions/op B",
+            "RNR NAKs/op A", "RNR NAKs/op B"])
+        # 5 retransmissions in 100 ops on A, none on B.
+        self.assertEqual(rows, [[a["results"][0]["scenario"]["name"],
+                                 "0.050", "0.000", "0.000", "0.000"]])
+        self.assertIn("## Retries", compare.to_markdown(comp))
+
+
 class FaultCount(unittest.TestCase):
     def test_the_count_of_the_primary_source_not_a_float_product(self):
         # 256 faults in 49 ops: (256 / 49) * 49 is 255.99999999999997.

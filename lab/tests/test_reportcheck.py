@@ -4,8 +4,23 @@
 
 import unittest
 
-from odplab import compare, reportcheck
-from tests.test_compare import FAULTS_PATCHED, FAULTS_PRISTINE, P50, report
+from odplab import compare, expect, reportcheck
+from tests.test_compare import (FAULTS_PATCHED, FAULTS_PRISTINE, P50, _scenario,
+                                report)
+
+
+class ExpectedFaults(unittest.TestCase):
+    def test_a_message_faults_every_page_it_spans(self):
+        """A 1 MiB WRITE after MADV_DONTNEED faults its 256 pages, a READ
+        of 16 slots of 4 KiB after soft-dirty 16 pages or none."""
+        big = _scenario("madvise-dontneed", mr=64 << 20, op="write", pages=1)
+        big["msg_size"] = 1 << 20
+        self.assertEqual(expect.expected_faults(big, keeps=True), 256)
+        small = _scenario("soft-dirty")
+        self.assertEqual(expect.expected_faults(small, keeps=False), 16)
+        self.assertEqual(expect.expected_faults(small, keeps=True), 0)
+        odd = dict(small, msg_size=4097, pages=2)
+        self.assertEqual(expect.pages_per_op(odd), 4)
 
 
 class Expectations(unittest.TestCase):

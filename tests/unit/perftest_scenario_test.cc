@@ -448,5 +448,79 @@ TEST(ScenarioPresetTest, FullPresetHasALargeMr) {
   EXPECT_ERROR_HAS(ExpandMatrix(spec), "MR size 1 GiB exceeds");
 }
 
+// Every name the full and the quick matrix give reads back as its point.
+TEST(ParsePointsTest, EveryPresetNameReadsBackAsItsPoint) {
+  for (const MatrixSpec& spec : {FullPreset(), QuickPreset()}) {
+    for (Scenario s : ExpandMatrix(spec)) {
+      s.ops = s.warmup_ops = s.repetitions = 0;
+      const std::vector<Scenario> got = ParsePoints(kFlagPoints, s.Name());
+      ASSERT_EQ(got.size(), 1u) << s.Name();
+      EXPECT_EQ(got[0], s) << s.Name();
+    }
+  }
+}
+
+TEST(ParsePointsTest, RejectsWhatIsNotACanonicalName) {
+  EXPECT_ERROR_HAS(ParsePoints(kFlagPoints, "write"), "no /field=value");
+  EXPECT_ERROR_HAS(
+      ParsePoints(kFlagPoints,
+                  "write/mr=4096/msg=4096/pages=1/event=none/"
+                  "period=1"),
+      "not in the canonical form write/msg=4096/mr=4096/pages=1/event=none/"
+      "period=1");
+  EXPECT_ERROR_HAS(ParsePoints(kFlagPoints,
+                               "read/msg=4096/mr=4096/pages=1/event=none/"
+                               "period=1/reg=odp"),
+                   "canonical");
+  EXPECT_ERROR_HAS(ParsePoints(kFlagPoints,
+                               "read/msg=4K/mr=4096/pages=1/event=none/"
+                               "period=1"),
+                   "msg: bad value '4K'");
+  EXPECT_ERROR_HAS(ParsePoints(kFlagPoints,
+                               "read/msg=4096/mr=4096/pages=1/event=nope/"
+                               "period=1"),
+                   "unknown event 'nope'");
+  EXPECT_ERROR_HAS(ParsePoints(kFlagPoints,
+                               "read/msg=4096/mr=4096/pages=1/event=none/"
+                               "period=1/x=1"),
+                   "unknown part 'x'");
+  EXPECT_ERROR_HAS(ParsePoints(kFlagPoints,
+                               "read/msg=4096/mr=4096/pages=1/event=none/"
+                               "period=1/background=ksm"),
+                   "no seconds=");
+  const std::string one = "read/msg=4096/mr=4096/pages=1/event=none/period=1";
+  EXPECT_ERROR_HAS(ParsePoints(kFlagPoints, one + "," + one), "twice");
+}
+
+TEST(ExpandMatrixTest, PointsFollowTheProductOnceWithItsSettings) {
+  MatrixSpec spec = SmallSpec();
+  spec.points = ParsePoints(
+      kFlagPoints,
+      "write/msg=1048576/mr=67108864/pages=1/event=madvise-dontneed/"
+      "period=1,read/msg=4096/mr=1048576/pages=1/event=none/period=1");
+  const std::vector<Scenario> all = ExpandMatrix(spec);
+  // The second point is the product's one scenario: not added twice.
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].Name(),
+            "write/msg=1048576/mr=67108864/pages=1/event=madvise-dontneed/"
+            "period=1");
+  EXPECT_EQ(all[1].ops, 100u);
+  EXPECT_EQ(all[1].warmup_ops, 10u);
+  EXPECT_EQ(all[1].repetitions, 3u);
+}
+
+TEST(ExpandMatrixTest, APointThatCannotRunIsAnError) {
+  MatrixSpec spec = SmallSpec();
+  spec.points = ParsePoints(
+      kFlagPoints, "write/msg=1048576/mr=4096/pages=1/event=none/period=1");
+  EXPECT_ERROR_HAS(ExpandMatrix(spec),
+                   "--points write/msg=1048576/mr=4096/pages=1: the 1 MiB "
+                   "message does not fit the 4 KiB MR");
+  spec.points = ParsePoints(
+      kFlagPoints, "write/msg=4096/mr=1073741824/pages=1/event=none/period=1");
+  spec.memory_limit_bytes = kMiB;
+  EXPECT_ERROR_HAS(ExpandMatrix(spec), "exceeds the memory limit of 1 MiB");
+}
+
 }  // namespace
 }  // namespace perftest
