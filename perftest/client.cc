@@ -20,21 +20,22 @@ RemoteBench::RemoteBench(ControlChannel& control, const std::string& host,
   const json setup =
       Call({{"cmd", "setup"}, {"scenario", ScenarioJson(scenario)}});
   ibodp::CmOptions opts = cm;
-  opts.port = setup.at("cm_port").get<uint16_t>();
+  opts.port = ReplyField<uint16_t>(setup, "cm_port");
   opts.max_send_wr = static_cast<uint32_t>(scenario.pages);
   opts.max_recv_wr = static_cast<uint32_t>(scenario.pages);
-  conn_ = ibodp::CmConnection::Connect(host, opts, {});
+  conn_ = ibodp::CmConnection::Connect(
+      host, opts, TokenBytes(ReplyField<uint64_t>(setup, "token")));
   const json mr = Call({{"cmd", "mr"}});
-  remote_addr_ = mr.at("addr").get<uint64_t>();
+  remote_addr_ = ReplyField<uint64_t>(mr, "addr");
   registration_time_ =
-      std::chrono::nanoseconds(mr.at("registration_ns").get<int64_t>());
+      std::chrono::nanoseconds(ReplyField<int64_t>(mr, "registration_ns"));
   local_ = ibodp::Mapping::Anonymous(scenario.pages * layout_.stride());
   local_mr_ =
       ibodp::RegisterMr(conn_->pd(), local_.data(), local_.size(),
                         ibodp::kFullAccess, ibodp::Registration::kPinned);
   sends_ = std::make_unique<SendChain>(
       scenario_, layout_, reinterpret_cast<uint64_t>(local_.data()),
-      local_mr_->lkey, mr.at("rkey").get<uint32_t>());
+      local_mr_->lkey, ReplyField<uint32_t>(mr, "rkey"));
   wcs_.resize(scenario.pages);
   try {
     requester_ = std::make_unique<ibodp::HwCounters>(conn_->device_name(), 1);
@@ -63,11 +64,11 @@ std::chrono::nanoseconds RemoteBench::RunOp(uint64_t index,
 
 std::chrono::nanoseconds RemoteBench::ApplyEvent() {
   return std::chrono::nanoseconds(
-      Call({{"cmd", "event"}}).at("event_ns").get<int64_t>());
+      ReplyField<int64_t>(Call({{"cmd", "event"}}), "event_ns"));
 }
 
 bool RemoteBench::PrepareBackground() {
-  return Call({{"cmd", "prepare"}}).at("unmapped").get<bool>();
+  return ReplyField<bool>(Call({{"cmd", "prepare"}}), "unmapped");
 }
 
 void RemoteBench::StartBackground() { Call({{"cmd", "start"}}); }
@@ -82,9 +83,8 @@ void RemoteBench::BeginCounting() {
 }
 
 std::vector<Counters> RemoteBench::EndCounting() {
-  const json reply = Call({{"cmd", "end"}});
+  const json list = ReplyField<json>(Call({{"cmd", "end"}}), "counters");
   std::vector<Counters> counters;
-  const json& list = reply.at("counters");
   for (size_t i = 0; i < list.size(); ++i) {
     counters.push_back(
         CountersFromJson(list[i], "counters[" + std::to_string(i) + "]"));

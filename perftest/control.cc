@@ -31,10 +31,12 @@ int MillisLeft(Clock::time_point deadline) {
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
 }
 
-// Waits until `fd` is readable; false on a timeout.
-bool WaitReadable(int fd, Clock::time_point deadline, const std::string& what) {
+// Waits until `fd` is readable, without a limit when `forever`; false on
+// a timeout.
+bool WaitReadable(int fd, Clock::time_point deadline, const std::string& what,
+                  bool forever = false) {
   pollfd pfd{fd, POLLIN, 0};
-  const int n = poll(&pfd, 1, MillisLeft(deadline));
+  const int n = poll(&pfd, 1, forever ? -1 : MillisLeft(deadline));
   if (n < 0) {
     ibodp::ThrowErrno(what + ": poll", errno);
   }
@@ -157,7 +159,7 @@ nlohmann::json ControlChannel::ReceiveOrEnd(std::chrono::milliseconds timeout) {
   const std::string what = "receiving from " + peer_;
   size_t end = pending_.find('\n');
   while (end == std::string::npos) {
-    if (!WaitReadable(fd_.get(), deadline, what)) {
+    if (!WaitReadable(fd_.get(), deadline, what, timeout == kForever)) {
       throw ibodp::Error(what + ": nothing on the control connection within " +
                          std::to_string(timeout.count()) + " ms");
     }
@@ -196,15 +198,35 @@ nlohmann::json ControlChannel::Receive(std::chrono::milliseconds timeout) {
   return message;
 }
 
-nlohmann::json ControlChannel::Call(const nlohmann::json& request,
+nlohmann::json ControlChannel::Call(nlohmann::json request,
                                     std::chrono::milliseconds timeout) {
+  const std::string cmd = request.value("cmd", std::string("?"));
+  if (!broken_.empty()) {
+    throw ibodp::Error("control connection to " + peer_ + " out of step (" +
+                       broken_ + "); not sending " + cmd);
+  }
+  const uint64_t seq = next_seq_++;
+  request["seq"] = seq;
   Send(request);
-  nlohmann::json reply = Receive(timeout);
+  nlohmann::json reply;
+  try {
+    reply = Receive(timeout);
+  } catch (const ibodp::Error& e) {
+    broken_ = "no reply to " + cmd + ": " + e.what();
+    throw;
+  }
+  const auto got = reply.find("seq");
+  if (got == reply.end() || !got->is_number_unsigned() ||
+      got->get<uint64_t>() != seq) {
+    broken_ = "the reply to " + cmd + " #" + std::to_string(seq) +
+              " was another's: " + reply.dump().substr(0, 200);
+    throw ibodp::Error("control connection to " + peer_ + ": " + broken_);
+  }
   if (const auto it = reply.find("error"); it != reply.end()) {
-    const std::string what = "perftest --server at " + peer_ + ", " +
-                             request.value("cmd", std::string("?")) + ": " +
-                             it->get<std::string>();
-    if (reply.value("unsupported", false)) {
+    const std::string what =
+        "perftest --server at " + peer_ + ", " + cmd + ": " +
+        (it->is_string() ? it->get<std::string>() : it->dump());
+    if (ReplyField<bool>(reply, "unsupported")) {
       throw ibodp::Unsupported(what);
     }
     throw ibodp::Error(what);
@@ -212,8 +234,16 @@ nlohmann::json ControlChannel::Call(const nlohmann::json& request,
   return reply;
 }
 
-nlohmann::json ErrorReply(const std::string& what, bool unsupported) {
-  return {{"error", what}, {"unsupported", unsupported}};
+nlohmann::json Reply(const nlohmann::json& request, nlohmann::json body) {
+  if (const auto seq = request.find("seq"); seq != request.end()) {
+    body["seq"] = *seq;
+  }
+  return body;
+}
+
+nlohmann::json ErrorReply(const nlohmann::json& request,
+                          const std::string& what, bool unsupported) {
+  return Reply(request, {{"error", what}, {"unsupported", unsupported}});
 }
 
 }  // namespace perftest

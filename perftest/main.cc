@@ -364,6 +364,11 @@ int main(int argc, char** argv) {
       }
       return 0;
     }
+    if (FLAGS_client.empty() &&
+        !gflags::GetCommandLineFlagInfoOrDie("ack_timeout").is_default) {
+      throw ibodp::Error(
+          "--ack_timeout is the requester's: give it with --client");
+    }
     if (FLAGS_server && !FLAGS_client.empty()) {
       throw ibodp::Error(
           "--server and --client: give one (the server "

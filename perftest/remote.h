@@ -14,11 +14,18 @@
 // address and rkey. SEND ops ask the server to post their RECVs ("recv")
 // before the op's clock starts. odp-prefetch is not offered: its prefetch
 // would run in the server, outside the requester's latency.
+//
+// What differs from the loopback Workload: a SEND op ends at the
+// requester's completion (the responder's ACK), where loopback also waits
+// for the RECV's completion in the same process; a background's window
+// (wall_ns) also holds the control requests between its ops (a SEND's
+// "recv", a sample's "peek").
 #ifndef PERFTEST_REMOTE_H_
 #define PERFTEST_REMOTE_H_
 
 #include <infiniband/verbs.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -38,6 +45,18 @@
 #include "sources.h"
 
 namespace perftest {
+
+// The private data of the connect request of set-up number `token` (the
+// server's reply to "setup" gives it): its 8 bytes, little-endian. The
+// server rejects a request with another, left over from a set-up that its
+// client gave up on.
+inline std::array<uint8_t, 8> TokenBytes(uint64_t token) {
+  std::array<uint8_t, 8> bytes{};
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    bytes[i] = static_cast<uint8_t>(token >> (8 * i));
+  }
+  return bytes;
+}
 
 // How long a control request may take: an event on a large MR, or the
 // set-up's fill of one, under TCG.

@@ -25,6 +25,10 @@ namespace {
 
 using nlohmann::json;
 
+// How much longer than the client's three connection steps the server
+// waits for its connect request.
+constexpr std::chrono::seconds kClientSlack{5};
+
 // The server's side of one scenario: the MR under test on the rdma_cm
 // connection's PD, its event, and its background while one runs.
 class ServedScenario {
@@ -48,14 +52,32 @@ class ServedScenario {
     }
   }
 
-  // Accepts the client's connection, then maps and registers the MR on
-  // its PD. An error is kept for the client's next request ("mr").
-  void Connect(ibodp::CmListener& listener, const ibodp::CmOptions& opts) {
+  // The connection goes first, so that no packet reaches the MR while it
+  // is deregistered.
+  ~ServedScenario() {
+    background_.reset();
+    if (conn_) {
+      conn_->Disconnect();
+    }
+  }
+  ServedScenario(const ServedScenario&) = delete;
+  ServedScenario& operator=(const ServedScenario&) = delete;
+
+  // Accepts the client's connection for set-up number `token` (a request
+  // with another, one that an earlier client gave up on, is rejected),
+  // then maps and registers the MR on its PD. An error is kept for the
+  // client's next request ("mr").
+  void Connect(ibodp::CmListener& listener, const ibodp::CmOptions& opts,
+               uint64_t token) {
     try {
       ibodp::CmOptions cm = opts;
       cm.max_send_wr = static_cast<uint32_t>(scenario_.pages);
       cm.max_recv_wr = static_cast<uint32_t>(scenario_.pages);
-      conn_ = listener.Accept(cm, {});
+      // The client's connect takes up to three steps of opts.timeout
+      // (address, route, connect) after it reads the set-up's reply.
+      cm.timeout = 3 * opts.timeout + kClientSlack;
+      const auto expect = TokenBytes(token);
+      conn_ = listener.Accept(cm, {}, expect);
       if (conn_->device_name() != dev_.name()) {
         throw ibodp::Error("rdma_cm connected the client on " +
                            conn_->device_name() + ", not on --device " +
@@ -65,7 +87,7 @@ class ServedScenario {
       }
       target_ = std::make_unique<TargetMr>(conn_->pd(), scenario_);
       slots_ = std::make_unique<SlotChain>(scenario_, layout_, target_->lkey());
-    } catch (const ibodp::Error& e) {
+    } catch (const std::exception& e) {
       connect_error_ = e.what();
     }
   }
@@ -169,21 +191,23 @@ void Serve(const ibodp::Device& dev, const ServerOptions& opts,
   std::unique_ptr<ServedScenario> current;
   uint64_t scenarios = 0;
   for (;;) {
-    const json request = control.ReceiveOrEnd(opts.wait);
+    // No limit: a scenario's warm-up and measured ops send nothing here,
+    // and the client's end of the connection ends the wait.
+    const json request = control.ReceiveOrEnd(ControlChannel::kForever);
     if (request.is_null()) {
       throw ibodp::Error(
           "the client closed the control connection without "
           "saying bye (did perftest --client fail?)");
     }
-    const std::string cmd = request.value("cmd", std::string());
     json reply;
     bool accept = false;
     try {
+      const std::string cmd = request.at("cmd").get<std::string>();
       if (cmd == "hello") {
         reply = {{"context", ContextJson(context)}};
       } else if (cmd == "bye") {
         current.reset();
-        control.Send(json::object());
+        control.Send(Reply(request, json::object()));
         std::cerr << "perftest: server done after " << scenarios
                   << " scenario set-ups\n";
         return;
@@ -194,7 +218,7 @@ void Serve(const ibodp::Device& dev, const ServerOptions& opts,
             dev, ScenarioFromJson(request.at("scenario"), "scenario"), sources,
             opts.cm.timeout);
         ++scenarios;
-        reply = {{"cm_port", opts.cm.port}};
+        reply = {{"cm_port", opts.cm.port}, {"token", scenarios}};
         accept = true;
       } else if (!current) {
         throw ibodp::Error("'" + cmd + "' before any setup");
@@ -202,15 +226,23 @@ void Serve(const ibodp::Device& dev, const ServerOptions& opts,
         reply = current->Handle(cmd, request);
       }
     } catch (const ibodp::Unsupported& e) {
-      reply = ErrorReply(e.what(), true);
+      reply = ErrorReply(request, e.what(), true);
     } catch (const ibodp::Error& e) {
-      reply = ErrorReply(e.what(), false);
+      reply = ErrorReply(request, e.what(), false);
     } catch (const json::exception& e) {
-      reply = ErrorReply(std::string("bad request: ") + e.what(), false);
+      reply =
+          ErrorReply(request, std::string("bad request: ") + e.what(), false);
+    } catch (const std::exception& e) {
+      // A bug or exhaustion here (bad_alloc, a thread that would not
+      // start): the client hears of it, and the next setup starts afresh.
+      accept = false;
+      current.reset();
+      reply = ErrorReply(request, std::string("internal error: ") + e.what(),
+                         false);
     }
-    control.Send(reply);
+    control.Send(Reply(request, std::move(reply)));
     if (accept) {
-      current->Connect(listener, opts.cm);
+      current->Connect(listener, opts.cm, scenarios);
     }
   }
 }

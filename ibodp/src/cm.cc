@@ -8,10 +8,13 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ibodp/error.h"
 
@@ -103,6 +106,18 @@ CmId NewId(rdma_event_channel* channel) {
   return CmId(id);
 }
 
+// rdma_cm sets the RC responder's RNR timer to 0 (655 ms), and userspace
+// has no rdma_cm option for it; RTS to RTS may change it.
+void SetMinRnrTimer(ibv_qp* qp, const std::string& where) {
+  ibv_qp_attr attr{};
+  attr.min_rnr_timer = kMinRnrTimer;
+  if (const int rc = ibv_modify_qp(qp, &attr, IBV_QP_MIN_RNR_TIMER); rc != 0) {
+    ThrowErrno("ibv_modify_qp(MIN_RNR_TIMER " + std::to_string(kMinRnrTimer) +
+                   ") on " + where,
+               rc);
+  }
+}
+
 }  // namespace
 
 void EventChannelDeleter::operator()(rdma_event_channel* channel) const {
@@ -120,11 +135,15 @@ CmConnection::CmConnection(EventChannel channel)
 
 CmConnection::~CmConnection() {
   if (id_ && id_->qp != nullptr) {
-    // The peer sees DISCONNECTED; an error here (the peer went first)
-    // changes nothing for the teardown.
-    rdma_disconnect(id_.get());
+    Disconnect();
     rdma_destroy_qp(id_.get());
   }
+}
+
+void CmConnection::Disconnect() {
+  // The peer sees DISCONNECTED; an error here (the peer went first, or an
+  // earlier call) changes nothing for the teardown.
+  rdma_disconnect(id_.get());
 }
 
 void CmConnection::CreateQp(const CmOptions& opts) {
@@ -174,16 +193,29 @@ CmListener::CmListener(uint16_t port)
 }
 
 std::unique_ptr<CmConnection> CmListener::Accept(
-    const CmOptions& opts, std::span<const uint8_t> reply) {
+    const CmOptions& opts, std::span<const uint8_t> reply,
+    std::span<const uint8_t> expect) {
   RequireFits(reply, "rdma_accept");
   const std::string where = "port " + std::to_string(port_);
   std::unique_ptr<CmConnection> c(new CmConnection(NewChannel()));
   const std::string waiting = "waiting for a connect request on " + where;
-  {
-    const CmEvent request(channel_.get(), opts.timeout, waiting);
+  const auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+  while (!c->id_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const CmEvent request(
+        channel_.get(), std::max(left, std::chrono::milliseconds(0)), waiting);
     request.Expect(RDMA_CM_EVENT_CONNECT_REQUEST, waiting);
+    std::vector<uint8_t> data = request.PrivateData();
+    if (data.size() < expect.size() ||
+        !std::equal(expect.begin(), expect.end(), data.begin())) {
+      // Not the one this side waits for: its peer has given up on it.
+      rdma_reject(request.id(), nullptr, 0);
+      rdma_destroy_id(request.id());
+      continue;
+    }
     c->id_.reset(request.id());
-    c->peer_data_ = request.PrivateData();
+    c->peer_data_ = std::move(data);
   }
   // The request is acknowledged: its id can move to a channel of its own,
   // where its later events (ESTABLISHED, DISCONNECTED) arrive.
@@ -198,6 +230,7 @@ std::unique_ptr<CmConnection> CmListener::Accept(
   const std::string accepting = "accepting the connection on " + where;
   const CmEvent established(c->channel_.get(), opts.timeout, accepting);
   established.Expect(RDMA_CM_EVENT_ESTABLISHED, accepting);
+  SetMinRnrTimer(c->qp(), c->device_name() + " " + where);
   return c;
 }
 
@@ -261,6 +294,7 @@ std::unique_ptr<CmConnection> CmConnection::Connect(
   const CmEvent established(c->channel_.get(), opts.timeout, connecting);
   established.Expect(RDMA_CM_EVENT_ESTABLISHED, connecting);
   c->peer_data_ = established.PrivateData();
+  SetMinRnrTimer(c->qp(), c->device_name() + " to " + peer);
   return c;
 }
 

@@ -63,7 +63,7 @@ void Connect(ibv_qp* qp, uint32_t dest_qp_num, const ibv_gid& gid, ibv_mtu mtu,
   attr.dest_qp_num = dest_qp_num;
   attr.rq_psn = kInitialPsn;
   attr.max_dest_rd_atomic = opts.max_rd_atomic;
-  attr.min_rnr_timer = 12;
+  attr.min_rnr_timer = kMinRnrTimer;
   attr.ah_attr.is_global = 1;
   attr.ah_attr.grh.dgid = gid;
   attr.ah_attr.grh.sgid_index = static_cast<uint8_t>(opts.gid_index);

@@ -36,7 +36,7 @@ def expectation_checks(comp, keeps=(False, True)):
         checks.append((
             f"{sc['op']} after {sc['event']} ({facts['notifier_event']}"
             f"{', write-protect only' if facts['write_protect_only'] else ''}"
-            f"; {sc['pages']} pages, MR {sc['mr_size']} B{reg}): "
+            f"; {expect.pages_per_op(sc)} pages, MR {sc['mr_size']} B{reg}): "
             f"{comp.a_label} "
             f"{want_a} faults/op, {comp.b_label} {want_b}",
             a == want_a and b == want_b,

@@ -29,12 +29,13 @@ constexpr uint16_t kPort = 18590;
 TEST(ControlChannelTest, RepliesAndErrorsOfTheirKindReachTheCaller) {
   std::thread server([] {
     ControlChannel c = ControlChannel::Accept(kPort, milliseconds(10000));
-    EXPECT_EQ(c.Receive(milliseconds(10000)).at("cmd"), "hello");
-    c.Send({{"x", 1}});
-    c.Receive(milliseconds(10000));
-    c.Send(ErrorReply("no ODP for SEND", true));
-    c.Receive(milliseconds(10000));
-    c.Send(ErrorReply("MR too large", false));
+    const nlohmann::json hello = c.Receive(milliseconds(10000));
+    EXPECT_EQ(hello.at("cmd"), "hello");
+    c.Send(Reply(hello, {{"x", 1}}));
+    const nlohmann::json setup = c.Receive(milliseconds(10000));
+    c.Send(ErrorReply(setup, "no ODP for SEND", true));
+    const nlohmann::json again = c.Receive(milliseconds(10000));
+    c.Send(ErrorReply(again, "MR too large", false));
     // The client closes between two messages: the end, not an error.
     EXPECT_TRUE(c.ReceiveOrEnd(milliseconds(10000)).is_null());
   });
@@ -42,7 +43,7 @@ TEST(ControlChannelTest, RepliesAndErrorsOfTheirKindReachTheCaller) {
     ControlChannel c =
         ControlChannel::Connect("localhost", kPort, milliseconds(10000));
     EXPECT_EQ(c.Call({{"cmd", "hello"}}, milliseconds(10000)),
-              (nlohmann::json{{"x", 1}}));
+              (nlohmann::json{{"x", 1}, {"seq", 1}}));
     try {
       c.Call({{"cmd", "setup"}}, milliseconds(10000));
       ADD_FAILURE() << "no exception";
@@ -61,12 +62,18 @@ TEST(ControlChannelTest, RepliesAndErrorsOfTheirKindReachTheCaller) {
   server.join();
 }
 
-TEST(ControlChannelTest, ASilentPeerIsATimeoutThatSaysSo) {
+TEST(ControlChannelTest, ALateReplyLeavesTheConnectionOutOfStep) {
   std::thread server([] {
     ControlChannel c = ControlChannel::Accept(kPort + 1, milliseconds(10000));
-    c.Receive(milliseconds(10000));
-    // No reply; the client gives up first.
-    c.ReceiveOrEnd(milliseconds(10000));
+    const nlohmann::json event = c.Receive(milliseconds(10000));
+    // The reply comes after the client has given up on it.
+    std::this_thread::sleep_for(milliseconds(400));
+    c.Send(Reply(event, {{"event_ns", 1}}));
+    try {
+      c.ReceiveOrEnd(milliseconds(10000));
+    } catch (const ibodp::Error&) {
+      // A reset: the client closed with the late reply unread.
+    }
   });
   {
     ControlChannel c =
@@ -77,6 +84,34 @@ TEST(ControlChannelTest, ASilentPeerIsATimeoutThatSaysSo) {
     } catch (const ibodp::Error& e) {
       EXPECT_THAT(e.what(), HasSubstr("nothing on the control connection "
                                       "within 200 ms"));
+    }
+    // The late reply must not answer the next request.
+    std::this_thread::sleep_for(milliseconds(400));
+    try {
+      c.Call({{"cmd", "setup"}}, milliseconds(10000));
+      ADD_FAILURE() << "no exception";
+    } catch (const ibodp::Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("out of step (no reply to event"));
+    }
+  }
+  server.join();
+}
+
+TEST(ControlChannelTest, AReplyToAnotherRequestIsAnError) {
+  std::thread server([] {
+    ControlChannel c = ControlChannel::Accept(kPort + 3, milliseconds(10000));
+    c.Receive(milliseconds(10000));
+    c.Send({{"seq", 7}, {"cm_port", 1}});
+    c.ReceiveOrEnd(milliseconds(10000));
+  });
+  {
+    ControlChannel c =
+        ControlChannel::Connect("localhost", kPort + 3, milliseconds(10000));
+    try {
+      c.Call({{"cmd", "setup"}}, milliseconds(10000));
+      ADD_FAILURE() << "no exception";
+    } catch (const ibodp::Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("the reply to setup #1 was another's"));
     }
   }
   server.join();

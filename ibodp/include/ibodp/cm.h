@@ -30,7 +30,8 @@ struct CmOptions {
   uint16_t port = 18515;
   uint32_t max_send_wr = 64;
   uint32_t max_recv_wr = 64;
-  // Outstanding RDMA READs and atomics, each way.
+  // Outstanding RDMA READs and atomics, each way. Both sides' QPs
+  // advertise kMinRnrTimer (rdma_cm's own would be 655 ms).
   uint8_t rd_atomic = 16;
   // RC transport and RNR retries; 7 is "forever" for rnr_retry.
   uint8_t retry_count = 7;
@@ -66,11 +67,14 @@ class CmListener {
   // Throws Error naming the port when binding or listening fails.
   explicit CmListener(uint16_t port);
 
-  // Takes the next connect request within opts.timeout and answers it with
-  // `reply`; the connection gets an event channel of its own. Throws Error
-  // naming the step that failed.
+  // Takes the next connect request within opts.timeout whose private data
+  // starts with `expect` and answers it with `reply`; the connection gets
+  // an event channel of its own. A request that does not match (one left
+  // over from a connection this side gave up on) is rejected. Throws
+  // Error naming the step that failed.
   std::unique_ptr<CmConnection> Accept(const CmOptions& opts,
-                                       std::span<const uint8_t> reply);
+                                       std::span<const uint8_t> reply,
+                                       std::span<const uint8_t> expect = {});
 
  private:
   // Declared in creation order: the id goes before its channel.
@@ -98,6 +102,10 @@ class CmConnection {
   CmConnection& operator=(const CmConnection&) = delete;
   // Disconnects, then destroys the QP, CQ, PD and ids in that order.
   ~CmConnection();
+
+  // Disconnects now (the QP goes to the error state and flushes what is
+  // posted), so that the MRs on pd() can go before the connection does.
+  void Disconnect();
 
   ibv_pd* pd() const { return pd_.get(); }
   ibv_cq* cq() const { return cq_.get(); }

@@ -16,6 +16,11 @@
 
 namespace ibodp {
 
+// The RNR timer an RC responder of this library advertises in its RNR
+// NAKs (IBTA encoding 12: 0.64 ms), on loopback pairs and rdma_cm
+// connections alike, so that a retry costs the same in both.
+inline constexpr uint8_t kMinRnrTimer = 12;
+
 struct PdDeleter {
   void operator()(ibv_pd* pd) const;
 };
