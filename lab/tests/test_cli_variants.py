@@ -86,6 +86,18 @@ if __name__ == "__main__":
     unittest.main()
 
 
+def _assert_refused_with_host(test, args, message):
+    """odplab run --host ARGS exits non-zero before any host run, saying
+    `message`."""
+    with mock.patch.object(deps, "ensure_packages"), \
+            mock.patch.object(runcmd, "run_host") as run_host, \
+            mock.patch("sys.stderr", new_callable=io.StringIO) as err:
+        rc = cli.main(["run", "--host", *args])
+    test.assertNotEqual(rc, 0)
+    run_host.assert_not_called()
+    test.assertIn(message, err.getvalue())
+
+
 class SameKernelRun(unittest.TestCase):
     """odplab run --same-kernel pristine: two boots of pristine, each in
     its own directory, compared with pristine's expectations on both
@@ -122,13 +134,8 @@ class SameKernelRun(unittest.TestCase):
                          (("pristine", "patched"), (False, True)))
 
     def test_with_host_is_refused(self):
-        with mock.patch.object(deps, "ensure_packages"), \
-                mock.patch.object(runcmd, "run_host") as run_host, \
-                mock.patch("sys.stderr", new_callable=io.StringIO) as err:
-            rc = cli.main(["run", "--host", "--same-kernel", "pristine"])
-        self.assertNotEqual(rc, 0)
-        run_host.assert_not_called()
-        self.assertIn("--same-kernel boots a lab kernel twice", err.getvalue())
+        _assert_refused_with_host(self, ["--same-kernel", "pristine"],
+                                  "--same-kernel boots a lab kernel twice")
 
 
 class NodesRun(unittest.TestCase):
@@ -168,13 +175,8 @@ class NodesRun(unittest.TestCase):
         self.assertEqual(runcmd.node_args("quick", 1), [])
 
     def test_with_host_is_refused(self):
-        with mock.patch.object(deps, "ensure_packages"), \
-                mock.patch.object(runcmd, "run_host") as run_host, \
-                mock.patch("sys.stderr", new_callable=io.StringIO) as err:
-            rc = cli.main(["run", "--host", "--nodes", "2"])
-        self.assertNotEqual(rc, 0)
-        run_host.assert_not_called()
-        self.assertIn("--nodes 2 boots two lab guests", err.getvalue())
+        _assert_refused_with_host(self, ["--nodes", "2"],
+                                  "--nodes 2 boots two lab guests")
 
 
 class Signals(unittest.TestCase):

@@ -21,7 +21,9 @@ namespace perftest {
 namespace {
 
 using std::chrono::milliseconds;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
 // A port of its own for each test (tests run one at a time).
 constexpr uint16_t kPort = 18590;
@@ -44,12 +46,11 @@ TEST(ControlChannelTest, RepliesAndErrorsOfTheirKindReachTheCaller) {
         ControlChannel::Connect("localhost", kPort, milliseconds(10000));
     EXPECT_EQ(c.Call({{"cmd", "hello"}}, milliseconds(10000)),
               (nlohmann::json{{"x", 1}, {"seq", 1}}));
-    try {
-      c.Call({{"cmd", "setup"}}, milliseconds(10000));
-      ADD_FAILURE() << "no exception";
-    } catch (const ibodp::Unsupported& e) {
-      EXPECT_THAT(e.what(), HasSubstr("setup: no ODP for SEND"));
-    }
+    EXPECT_THAT(
+        [&] {
+          c.Call({{"cmd", "setup"}}, milliseconds(10000));
+        },
+        ThrowsMessage<ibodp::Unsupported>(HasSubstr("setup: no ODP for SEND")));
     try {
       c.Call({{"cmd", "setup"}}, milliseconds(10000));
       ADD_FAILURE() << "no exception";
@@ -78,21 +79,20 @@ TEST(ControlChannelTest, ALateReplyLeavesTheConnectionOutOfStep) {
   {
     ControlChannel c =
         ControlChannel::Connect("localhost", kPort + 1, milliseconds(10000));
-    try {
-      c.Call({{"cmd", "event"}}, milliseconds(200));
-      ADD_FAILURE() << "no exception";
-    } catch (const ibodp::Error& e) {
-      EXPECT_THAT(e.what(), HasSubstr("nothing on the control connection "
-                                      "within 200 ms"));
-    }
+    EXPECT_THAT(
+        [&] {
+          c.Call({{"cmd", "event"}}, milliseconds(200));
+        },
+        ThrowsMessage<ibodp::Error>(
+            HasSubstr("nothing on the control connection within 200 ms")));
     // The late reply must not answer the next request.
     std::this_thread::sleep_for(milliseconds(400));
-    try {
-      c.Call({{"cmd", "setup"}}, milliseconds(10000));
-      ADD_FAILURE() << "no exception";
-    } catch (const ibodp::Error& e) {
-      EXPECT_THAT(e.what(), HasSubstr("out of step (no reply to event"));
-    }
+    EXPECT_THAT(
+        [&] {
+          c.Call({{"cmd", "setup"}}, milliseconds(10000));
+        },
+        ThrowsMessage<ibodp::Error>(
+            HasSubstr("out of step (no reply to event")));
   }
   server.join();
 }
@@ -107,33 +107,32 @@ TEST(ControlChannelTest, AReplyToAnotherRequestIsAnError) {
   {
     ControlChannel c =
         ControlChannel::Connect("localhost", kPort + 3, milliseconds(10000));
-    try {
-      c.Call({{"cmd", "setup"}}, milliseconds(10000));
-      ADD_FAILURE() << "no exception";
-    } catch (const ibodp::Error& e) {
-      EXPECT_THAT(e.what(), HasSubstr("the reply to setup #1 was another's"));
-    }
+    EXPECT_THAT(
+        [&] {
+          c.Call({{"cmd", "setup"}}, milliseconds(10000));
+        },
+        ThrowsMessage<ibodp::Error>(
+            HasSubstr("the reply to setup #1 was another's")));
   }
   server.join();
 }
 
 TEST(ControlChannelTest, NoServerNamesTheAddressAndTheLikelyCause) {
-  try {
-    ControlChannel::Connect("localhost", kPort + 2, milliseconds(500));
-    ADD_FAILURE() << "no exception";
-  } catch (const ibodp::Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("localhost control port 18592"));
-    EXPECT_THAT(e.what(), HasSubstr("is the server running?"));
-  }
+  EXPECT_THAT(
+      [] {
+        ControlChannel::Connect("localhost", kPort + 2, milliseconds(500));
+      },
+      ThrowsMessage<ibodp::Error>(
+          AllOf(HasSubstr("localhost control port 18592"),
+                HasSubstr("is the server running?"))));
 }
 
 TEST(ControlChannelTest, AnUnresolvableHostSaysHowToWriteALinkLocalOne) {
-  try {
-    ControlChannel::Connect("fe80::1%nosuchif0", kPort, milliseconds(500));
-    ADD_FAILURE() << "no exception";
-  } catch (const ibodp::Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("fe80::1%eth0"));
-  }
+  EXPECT_THAT(
+      [] {
+        ControlChannel::Connect("fe80::1%nosuchif0", kPort, milliseconds(500));
+      },
+      ThrowsMessage<ibodp::Error>(HasSubstr("fe80::1%eth0")));
 }
 
 }  // namespace
