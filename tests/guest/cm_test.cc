@@ -89,6 +89,26 @@ class CmTest : public ::testing::Test {
   std::string peer_;
 };
 
+// perftest --server's set-ups: a connect request left over from one its
+// client gave up on is rejected, and the listener goes on to take the one
+// it waits for.
+TEST_F(CmTest, ListenerRejectsARequestThatIsNotTheOneItWaitsFor) {
+  const CmOptions opts = Options(18604);
+  CmListener listener(opts.port);
+  constexpr std::array<uint8_t, 1> kWanted = {1};
+  constexpr std::array<uint8_t, 1> kStale = {2};
+  auto passive = std::async(std::launch::async,
+                            [&] { return listener.Accept(opts, {}, kWanted); });
+  EXPECT_THROW(CmConnection::Connect(peer_, opts, kStale), Error);
+  const std::unique_ptr<CmConnection> active =
+      CmConnection::Connect(peer_, opts, kWanted);
+  ASSERT_EQ(passive.wait_for(kTimeout), std::future_status::ready)
+      << "the listener did not take the request it waits for";
+  const std::unique_ptr<CmConnection> server = passive.get();
+  ASSERT_FALSE(server->peer_data().empty());
+  EXPECT_EQ(server->peer_data()[0], 1);
+}
+
 TEST_F(CmTest, ConnectsToItselfAndMovesDataToAnOdpMr) {
   const CmOptions opts = Options(18601);
   Mapping remote = Mapping::Anonymous(2 * PageSize());
