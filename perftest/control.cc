@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "ibodp/error.h"
+#include "ibodp/resolve.h"
 
 namespace perftest {
 namespace {
@@ -101,19 +102,7 @@ ControlChannel ControlChannel::Accept(uint16_t port,
 ControlChannel ControlChannel::Connect(const std::string& host, uint16_t port,
                                        std::chrono::milliseconds timeout) {
   const std::string peer = host + " control port " + std::to_string(port);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const int rc =
-      getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
-  if (rc != 0) {
-    throw ibodp::Error("cannot resolve " + peer + ": " + gai_strerror(rc) +
-                       " (an IPv6 link-local address needs its interface: "
-                       "fe80::1%eth0)");
-  }
-  const std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addr(found,
-                                                                freeaddrinfo);
+  const ibodp::AddrInfo addr = ibodp::Resolve(host, port, peer);
   const auto deadline = Clock::now() + timeout;
   int last = 0;
   do {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ibodp/error.h"
+#include "ibodp/resolve.h"
 
 namespace ibodp {
 namespace {
@@ -247,19 +248,7 @@ std::unique_ptr<CmConnection> CmConnection::Connect(
     std::span<const uint8_t> request) {
   RequireFits(request, "rdma_connect");
   const std::string peer = host + " port " + std::to_string(opts.port);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const int rc = getaddrinfo(host.c_str(), std::to_string(opts.port).c_str(),
-                             &hints, &found);
-  if (rc != 0) {
-    throw Error("cannot resolve " + peer + ": " + gai_strerror(rc) +
-                " (an IPv6 link-local address needs its interface: "
-                "fe80::1%eth0)");
-  }
-  const std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addr(found,
-                                                                freeaddrinfo);
+  const AddrInfo addr = Resolve(host, opts.port, peer);
   std::unique_ptr<CmConnection> c(new CmConnection(NewChannel()));
   c->id_ = NewId(c->channel_.get());
   const auto ms = static_cast<int>(opts.timeout.count());
