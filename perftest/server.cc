@@ -10,11 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "background.h"
 #include "control.h"
 #include "ibodp/caps.h"
 #include "ibodp/error.h"
-#include "ibodp/events.h"
 #include "ops.h"
 #include "remote.h"
 #include "target.h"
@@ -41,7 +39,6 @@ class ServedScenario {
         layout_(scenario_),
         sources_(sources),
         timeout_(timeout),
-        event_(ibodp::MakeEvent(scenario.event)),
         wcs_(scenario.pages) {
     ibodp::RequireOdp(ibodp::QueryOdpCaps(dev), ibodp::Transport::kRc,
                       RequiredOdpCaps(scenario.op), dev.name());
@@ -55,7 +52,6 @@ class ServedScenario {
   // The connection goes first, so that no packet reaches the MR while it
   // is deregistered.
   ~ServedScenario() {
-    background_.reset();
     if (conn_) {
       conn_->Disconnect();
     }
@@ -106,22 +102,17 @@ class ServedScenario {
       return json::object();
     }
     if (cmd == "event") {
-      return {{"event_ns", event_->Apply(target_->Target()).count()}};
+      return {{"event_ns", target_->ApplyEvent().count()}};
     }
     if (cmd == "prepare") {
-      background_ = MakeBackground(scenario_.background);
-      if (!background_) {
-        throw ibodp::Error("prepare: the scenario has no background");
-      }
-      return {{"unmapped", background_->Prepare(target_->Target())}};
+      return {{"unmapped", target_->PrepareBackground()}};
     }
     if (cmd == "start") {
-      RequireBackground(cmd).Start(target_->Target());
+      target_->StartBackground();
       return json::object();
     }
     if (cmd == "stop") {
-      RequireBackground(cmd).Stop();
-      background_.reset();
+      target_->StopBackground();
       return json::object();
     }
     if (cmd == "begin") {
@@ -142,13 +133,6 @@ class ServedScenario {
   }
 
  private:
-  Background& RequireBackground(const std::string& cmd) {
-    if (!background_) {
-      throw ibodp::Error(cmd + " before prepare");
-    }
-    return *background_;
-  }
-
   // The RECVs of a SEND op into its slots, after those of the last op
   // have completed (the client asks once its op has completed).
   void PostRecvs(uint64_t first_slot) {
@@ -167,7 +151,6 @@ class ServedScenario {
   SlotLayout layout_;
   CounterSources& sources_;
   std::chrono::milliseconds timeout_;
-  std::unique_ptr<ibodp::MemoryEvent> event_;
   std::vector<ibv_wc> wcs_;
   uint64_t outstanding_ = 0;
   std::string connect_error_;
@@ -175,7 +158,6 @@ class ServedScenario {
   std::unique_ptr<ibodp::CmConnection> conn_;
   std::unique_ptr<TargetMr> target_;
   std::unique_ptr<SlotChain> slots_;
-  std::unique_ptr<Background> background_;
 };
 
 }  // namespace

@@ -62,17 +62,20 @@ void MapWithBasePagesOnly(const ibodp::Mapping& m) {
 }  // namespace
 
 TargetMr::TargetMr(ibv_pd* pd, const Scenario& scenario)
-    : size_(scenario.mr_size), mapping_(ibodp::Mapping::Anonymous(1)) {
-  const std::unique_ptr<ibodp::MemoryEvent> event =
-      ibodp::MakeEvent(scenario.event);
+    : size_(scenario.mr_size),
+      mapping_(ibodp::Mapping::Anonymous(1)),
+      event_(ibodp::MakeEvent(scenario.event)),
+      background_name_(scenario.background) {
+  // What the background needs of the mapping; the window's own comes in
+  // PrepareBackground().
   const std::unique_ptr<Background> background =
       MakeBackground(scenario.background);
-  if (event->NeedsFile() || (background && background->NeedsFile())) {
+  if (event_->NeedsFile() || (background && background->NeedsFile())) {
     fd_ = OpenBackingFile(size_);
     mapping_ = ibodp::Mapping(nullptr, size_, PROT_READ | PROT_WRITE,
                               MAP_SHARED, fd_.get(), 0);
     MapWithBasePagesOnly(mapping_);
-  } else if (event->NeedsHugePages()) {
+  } else if (event_->NeedsHugePages()) {
     mapping_ = ibodp::Mapping::AnonymousHuge(size_);
   } else if (background && background->NeedsHugeAlignment()) {
     // The MR at the start of a mapping of whole 2 MiB huge pages, in base
@@ -97,6 +100,33 @@ TargetMr::TargetMr(ibv_pd* pd, const Scenario& scenario)
 
 ibodp::EventTarget TargetMr::Target() const {
   return {mapping_.data(), size_, fd_.get()};
+}
+
+std::chrono::nanoseconds TargetMr::ApplyEvent() {
+  return event_->Apply(Target());
+}
+
+bool TargetMr::PrepareBackground() {
+  background_ = MakeBackground(background_name_);
+  if (!background_) {
+    throw ibodp::Error("prepare: the scenario has no background");
+  }
+  return background_->Prepare(Target());
+}
+
+void TargetMr::StartBackground() {
+  if (!background_) {
+    throw ibodp::Error("start of the background before its prepare");
+  }
+  background_->Start(Target());
+}
+
+void TargetMr::StopBackground() {
+  if (!background_) {
+    throw ibodp::Error("stop of the background before its prepare");
+  }
+  background_->Stop();
+  background_.reset();
 }
 
 }  // namespace perftest

@@ -4,8 +4,9 @@
 // The MR under test: the memory the scenario's event or background acts
 // on, mapped the way they need it (a MAP_SHARED file, huge pages, a 2 MiB-
 // aligned mapping, or anonymous memory), filled, and registered ODP or
-// pinned. The process that owns it is the responder: the loopback
-// workload's, or perftest --server's.
+// pinned, with the event and the background that act on it. The process
+// that owns it is the responder: the loopback workload's, or perftest
+// --server's.
 #ifndef PERFTEST_TARGET_H_
 #define PERFTEST_TARGET_H_
 
@@ -13,7 +14,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <string>
 
+#include "background.h"
 #include "ibodp/events.h"
 #include "ibodp/mapping.h"
 #include "ibodp/unique_fd.h"
@@ -40,6 +44,16 @@ class TargetMr {
     return registration_time_;
   }
 
+  // The scenario's memory event on the whole MR; returns how long it took.
+  std::chrono::nanoseconds ApplyEvent();
+  // The scenario's background over one window: a fresh one each window,
+  // as it starts from the kernel's settings (Background::Prepare()'s
+  // result). Throws ibodp::Error for a scenario without a background, or
+  // a start or stop without its prepare.
+  bool PrepareBackground();
+  void StartBackground();
+  void StopBackground();
+
  private:
   uint64_t size_ = 0;
   std::chrono::nanoseconds registration_time_{0};
@@ -48,6 +62,10 @@ class TargetMr {
   ibodp::UniqueFd fd_;
   ibodp::Mapping mapping_;
   ibodp::MemoryRegion mr_;
+  std::unique_ptr<ibodp::MemoryEvent> event_;
+  std::string background_name_;
+  // The window's background, stopped and gone before the MR.
+  std::unique_ptr<Background> background_;
 };
 
 }  // namespace perftest

@@ -45,25 +45,7 @@ Workload::Workload(const ibodp::Device& dev, const Scenario& scenario,
       scenario_, layout_, reinterpret_cast<uint64_t>(local_.data()),
       local_mr_->lkey, target_->rkey());
   slots_ = std::make_unique<SlotChain>(scenario_, layout_, target_->lkey());
-  event_ = ibodp::MakeEvent(scenario.event);
   wcs_.resize(2 * scenario.pages);
-}
-
-std::chrono::nanoseconds Workload::ApplyEvent() {
-  return event_->Apply(target_->Target());
-}
-
-bool Workload::PrepareBackground() {
-  // A fresh one for each window, as it starts from the kernel's settings.
-  background_ = MakeBackground(scenario_.background);
-  return background_->Prepare(target_->Target());
-}
-
-void Workload::StartBackground() { background_->Start(target_->Target()); }
-
-void Workload::StopBackground() {
-  background_->Stop();
-  background_.reset();
 }
 
 std::chrono::nanoseconds Workload::RunOp(uint64_t index, bool since_event) {

@@ -16,10 +16,8 @@
 #include <memory>
 #include <vector>
 
-#include "background.h"
 #include "bench.h"
 #include "ibodp/device.h"
-#include "ibodp/events.h"
 #include "ibodp/loopback.h"
 #include "ibodp/mapping.h"
 #include "ibodp/verbs.h"
@@ -42,10 +40,12 @@ class Workload : public Bench {
   std::chrono::nanoseconds RegistrationTime() const override {
     return target_->RegistrationTime();
   }
-  std::chrono::nanoseconds ApplyEvent() override;
-  bool PrepareBackground() override;
-  void StartBackground() override;
-  void StopBackground() override;
+  std::chrono::nanoseconds ApplyEvent() override {
+    return target_->ApplyEvent();
+  }
+  bool PrepareBackground() override { return target_->PrepareBackground(); }
+  void StartBackground() override { target_->StartBackground(); }
+  void StopBackground() override { target_->StopBackground(); }
   void BeginCounting() override { sources_.Begin(); }
   std::vector<Counters> EndCounting() override { return sources_.End(); }
   ibodp::CounterValues PeekCounters() override { return sources_.Peek(); }
@@ -63,8 +63,6 @@ class Workload : public Bench {
   std::unique_ptr<TargetMr> target_;
   std::unique_ptr<SendChain> sends_;
   std::unique_ptr<SlotChain> slots_;
-  std::unique_ptr<ibodp::MemoryEvent> event_;
-  std::unique_ptr<Background> background_;
   std::vector<ibv_wc> wcs_;
 };
 
