@@ -172,6 +172,27 @@ MatrixSpec SpecFromFlags() {
   return spec;
 }
 
+uint16_t PortFlag(const char* name, uint32_t value) {
+  if (value == 0 || value > 65535) {
+    throw ibodp::Error(std::string("--") + name + " " + std::to_string(value) +
+                       ": give a port from 1 to 65535");
+  }
+  return static_cast<uint16_t>(value);
+}
+
+ibodp::CmOptions CmOptionsFromFlags() {
+  ibodp::CmOptions cm;
+  cm.port = PortFlag("cm_port", FLAGS_cm_port);
+  cm.timeout = std::chrono::milliseconds(FLAGS_timeout_ms);
+  if (FLAGS_ack_timeout > 31) {
+    throw ibodp::Error("--ack_timeout " + std::to_string(FLAGS_ack_timeout) +
+                       ": the IB timeout is a 5-bit exponent, 1 to 31 "
+                       "(0: rdma_cm's)");
+  }
+  cm.ack_timeout = static_cast<uint8_t>(FLAGS_ack_timeout);
+  return cm;
+}
+
 // The flags that are not matrix axes, checked before any device is opened
 // so that a typo costs no set-up.
 void CheckOtherFlags() {
@@ -181,6 +202,18 @@ void CheckOtherFlags() {
         "--timeout_ms: 0 would fail every op; give the completion timeout "
         "in milliseconds (default 10000)");
   }
+  if (FLAGS_server && !FLAGS_client.empty()) {
+    throw ibodp::Error(
+        "--server and --client: give one (the server "
+        "takes no matrix; the client runs it)");
+  }
+  if (FLAGS_client.empty() &&
+      !gflags::GetCommandLineFlagInfoOrDie("ack_timeout").is_default) {
+    throw ibodp::Error(
+        "--ack_timeout is the requester's: give it with --client");
+  }
+  PortFlag("control_port", FLAGS_control_port);
+  CmOptionsFromFlags();
   if (FLAGS_server) {
     return;  // The client writes the report.
   }
@@ -259,27 +292,6 @@ void ListEvents(bool as_json) {
   if (as_json) {
     std::cout << events.dump(1) << "\n";
   }
-}
-
-uint16_t PortFlag(const char* name, uint32_t value) {
-  if (value == 0 || value > 65535) {
-    throw ibodp::Error(std::string("--") + name + " " + std::to_string(value) +
-                       ": give a port from 1 to 65535");
-  }
-  return static_cast<uint16_t>(value);
-}
-
-ibodp::CmOptions CmOptionsFromFlags() {
-  ibodp::CmOptions cm;
-  cm.port = PortFlag("cm_port", FLAGS_cm_port);
-  cm.timeout = std::chrono::milliseconds(FLAGS_timeout_ms);
-  if (FLAGS_ack_timeout > 31) {
-    throw ibodp::Error("--ack_timeout " + std::to_string(FLAGS_ack_timeout) +
-                       ": the IB timeout is a 5-bit exponent, 1 to 31 "
-                       "(0: rdma_cm's)");
-  }
-  cm.ack_timeout = static_cast<uint8_t>(FLAGS_ack_timeout);
-  return cm;
 }
 
 // perftest --server: answers one client until it says bye.
@@ -363,16 +375,6 @@ int main(int argc, char** argv) {
         std::cout << all.size() << " scenarios\n";
       }
       return 0;
-    }
-    if (FLAGS_client.empty() &&
-        !gflags::GetCommandLineFlagInfoOrDie("ack_timeout").is_default) {
-      throw ibodp::Error(
-          "--ack_timeout is the requester's: give it with --client");
-    }
-    if (FLAGS_server && !FLAGS_client.empty()) {
-      throw ibodp::Error(
-          "--server and --client: give one (the server "
-          "takes no matrix; the client runs it)");
     }
     PinTo(cpu);
     const ibodp::Device dev(FLAGS_device);
