@@ -113,11 +113,20 @@ def _median(values):
     return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2.0
 
 
-def _invalidations(rep):
+def _primary(rep):
+    """The repetition's primary counter source (counters[0]) when it is
+    available, else None."""
     counters = rep.get("counters") or []
     if not counters or not counters[0].get("available"):
         return None
-    value = counters[0].get("values", {}).get("page_invalidations")
+    return counters[0]
+
+
+def _invalidations(rep):
+    primary = _primary(rep)
+    if primary is None:
+        return None
+    value = primary.get("values", {}).get("page_invalidations")
     return float(value) if value is not None else None
 
 
@@ -221,11 +230,10 @@ def fault_count(rep):
     counted (perftest's CounterSources::Faults()), or None where the source
     is unavailable or does not count them. faults_per_op times ops is not
     this: the float quotient does not always multiply back to the count."""
-    counters = rep.get("counters") or []
-    if not counters or not counters[0].get("available"):
+    primary = _primary(rep)
+    if primary is None:
         return None
-    key = _FAULT_KEYS.get(counters[0]["source"])
-    return counters[0].get("values", {}).get(key)
+    return primary.get("values", {}).get(_FAULT_KEYS.get(primary["source"]))
 
 
 def timeline_rates(rep):
@@ -233,10 +241,10 @@ def timeline_rates(rep):
     samples: [(end of the interval in s, faults/s, invalidation calls/s)],
     a rate None where the primary source does not count it; [] without a
     timeline or an available primary source."""
-    counters = rep.get("counters") or []
-    if not counters or not counters[0].get("available"):
+    primary = _primary(rep)
+    if primary is None:
         return []
-    source = counters[0]["source"]
+    source = primary["source"]
     key = _FAULT_KEYS.get(source)
     # (s, faults, calls) since the window's start, from its start on.
     totals = [(0.0, 0, 0)] + [

@@ -22,6 +22,9 @@ from . import vm
 from .common import LabError
 
 NODES = 2
+# The node that runs the client side of a command (by convention; node 0
+# serves), whose results hold the reports of odplab run --nodes 2.
+CLIENT = 1
 # Locally administered unicast MACs, one per node.
 MACS = ("52:54:00:1b:0d:00", "52:54:00:1b:0d:01")
 SOCKET = "link.sock"
@@ -59,6 +62,11 @@ def kernel_args(node):
             f"ibodp.peer={link_local(MACS[1 - node])}"]
 
 
+def node_dir(out_dir, node):
+    """Where node `node`'s results of a run in out_dir go."""
+    return Path(out_dir) / f"node{node}"
+
+
 def default_cpus():
     """vCPUs per guest: the host's cores shared between the two, at most
     two each (the one-guest default)."""
@@ -71,7 +79,7 @@ def run_nodes(kernel, argv, variant, out_dir=None, opts=None, cwd=None):
     node."""
     opts = opts or vm.VmOptions(cpus=default_cpus())
     out_dir = Path(out_dir or vm.default_out_dir(variant)).resolve()
-    dirs = [out_dir / f"node{n}" for n in range(NODES)]
+    dirs = [node_dir(out_dir, n) for n in range(NODES)]
     prep = vm.prepare(kernel, argv, cwd, dirs)
     for d in dirs:
         vm.new_out_dir(d, prep, kernel, argv, opts)

@@ -71,7 +71,9 @@ def node_args(preset, nodes):
 def report_dir(out, label, nodes=1):
     """Where a kernel's perftest.json and reference/ are: with two nodes,
     in the client's (node 1's) results."""
-    return out / label / "node1" if nodes == 2 else out / label
+    if nodes == 2:
+        return nodes_mod.node_dir(out / label, nodes_mod.CLIENT)
+    return out / label
 
 
 def _stamp():

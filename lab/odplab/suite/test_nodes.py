@@ -39,7 +39,7 @@ def test_the_link_stays_on_the_host(odplab, variant):
     job = smoke_job(odplab, variant)
     summary = json.loads((job.out / "nodes.json").read_text())
     for n, node in enumerate(summary["nodes"]):
-        cmd = (job.out / f"node{n}" / "qemu-command.txt").read_text()
+        cmd = (nodes.node_dir(job.out, n) / "qemu-command.txt").read_text()
         assert cmd.count("-netdev") == 1 and "-nic none" in cmd, cmd
         netdev = node["network"][1]
         assert netdev.startswith("stream,id=link,") and (
@@ -66,7 +66,7 @@ def test_perftest_server_counts_the_faults_of_the_client_ops(odplab, variant):
     counters and the server's kernel to the report."""
     job = odplab.nodes_job(variant, f"nodes-perftest-{variant}",
                            [NODES_PERFTEST, PERFTEST, *NODES_MATRIX], 900)
-    report = job.json(1, "perftest.json")
+    report = job.json(nodes.CLIENT, "perftest.json")
     assert job.clean, f"{job.message}\n{report}"
     extra = report["context"]["extra"]
     assert extra["nodes"] == "2" and extra["server"].startswith(
