@@ -204,9 +204,6 @@ std::unique_ptr<CmConnection> CmListener::Accept(
   while (!c->id_) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    // A rejected request's id, destroyed after its event is acknowledged:
-    // rdma_destroy_id() waits for that.
-    CmId stale;
     const CmEvent request(
         channel_.get(), std::max(left, std::chrono::milliseconds(0)), waiting);
     request.Expect(RDMA_CM_EVENT_CONNECT_REQUEST, waiting);
@@ -214,8 +211,10 @@ std::unique_ptr<CmConnection> CmListener::Accept(
     if (data.size() < expect.size() ||
         !std::equal(expect.begin(), expect.end(), data.begin())) {
       // Not the one this side waits for: its peer has given up on it.
+      // The kernel reports a connect request against the listening id, so
+      // the new id has no event to wait for and goes at once.
       rdma_reject(request.id(), nullptr, 0);
-      stale.reset(request.id());
+      rdma_destroy_id(request.id());
       continue;
     }
     c->id_.reset(request.id());
