@@ -22,12 +22,13 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .common import LabError, cache_dir, file_lock, info, step
@@ -71,6 +72,20 @@ KVM_CANDIDATES = (
 )
 # TCG runs QEMU's default CPU model.
 TCG_CPU = "qemu64"
+# Multi-threaded TCG (one host thread per vCPU, QEMU's default for x86 on
+# x86) before QEMU 9.0.2 can keep running code that another vCPU has
+# already rewritten: translation read guest code without the page lock,
+# so a block translated while a store to its page invalidated the page's
+# blocks is linked afterwards, stale (fixed by deba78709ae8 "accel/tcg:
+# Always lock pages before translation" in 8.1, and 3b279f73fa37 for
+# blocks that span two pages in 9.0.2 and 9.1). The kernel rewrites its
+# own text with the int3 protocol whenever ftrace, a tracepoint or a
+# static key changes; a block that kept the int3 traps on every vCPU
+# after the rewrite ended, and the kernel dies ("Oops: int3" with the
+# finished instruction in memory, seen under QEMU 7.2 on 2026-12-06).
+# Round-robin TCG runs every vCPU on one host thread, so a translation
+# never overlaps another vCPU's store.
+MTTCG_SAFE_FROM = (9, 0, 2)
 # What the console shows when /bin/true ran as init and exited 0.
 PROBE_MARK = "Attempted to kill init! exitcode=0x00000000"
 
@@ -80,12 +95,36 @@ class Accel:
     name: str       # "kvm" or "tcg"
     cpu: str        # QEMU's -cpu value
     reason: str     # why this one, in one line
+    thread: str = ""  # TCG only: "single" (round-robin) or "multi"
 
     def qemu_args(self):
-        return ["-accel", self.name, "-cpu", self.cpu]
+        accel = self.name + (f",thread={self.thread}" if self.thread else "")
+        return ["-accel", accel, "-cpu", self.cpu]
 
     def label(self):
-        return f"{self.name.upper()} (-cpu {self.cpu})"
+        thread = f", thread={self.thread}" if self.thread else ""
+        return f"{self.name.upper()} (-cpu {self.cpu}{thread})"
+
+
+def version_numbers(version_line):
+    """(major, minor, micro) from QEMU's first --version line, or None."""
+    match = re.search(r"version (\d+)\.(\d+)(?:\.(\d+))?", version_line)
+    if match is None:
+        return None
+    return tuple(int(n or 0) for n in match.groups())
+
+
+def tcg_thread(version_line):
+    """(thread, why): how TCG must run its vCPUs under this QEMU."""
+    numbers = version_numbers(version_line)
+    if numbers is not None and numbers >= MTTCG_SAFE_FROM:
+        return "multi", "one host thread per vCPU"
+    found = ("an unparsed version" if numbers is None
+             else "QEMU " + ".".join(map(str, numbers)))
+    safe = ".".join(map(str, MTTCG_SAFE_FROM))
+    return "single", (f"vCPUs in turn on one host thread: {found} is older "
+                      f"than {safe}, whose multi-threaded TCG can run "
+                      "kernel text after another vCPU rewrote it")
 
 
 def requested(value=None):
@@ -358,6 +397,10 @@ def choose(bzimage):
     decided with the first kernel booted and announced once."""
     if _STATE["chosen"] is None:
         found = _decide(Path(bzimage), requested(_STATE["request"]))
+        if found.name == "tcg":
+            thread, why = tcg_thread(qemu_version())
+            found = replace(found, thread=thread,
+                            reason=f"{found.reason}; {why}")
         _STATE["chosen"] = found
         step(summary())
     return _STATE["chosen"]

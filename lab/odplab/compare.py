@@ -846,8 +846,10 @@ def _accel_text(ctx):
     name = extra.get("accelerator")
     if not name:
         return "not recorded"
-    cpu = extra.get("qemu_cpu")
-    return name.upper() + (f" (-cpu {cpu})" if cpu else "")
+    details = [f"-cpu {extra['qemu_cpu']}"] if extra.get("qemu_cpu") else []
+    if extra.get("tcg_thread"):
+        details.append(f"thread={extra['tcg_thread']}")
+    return name.upper() + (f" ({', '.join(details)})" if details else "")
 
 
 MD_COLUMNS = ("faults_per_op", "invalidations", "p50_ns", "p99_ns",

@@ -238,10 +238,27 @@ class FakeQemu(unittest.TestCase):
 
     def test_tcg_asked_for_probes_nothing(self):
         self.fake("second_boots")
+        (self.bin / "version").write_text("9.1.0")
         chosen, _, _ = self.choose("tcg")
         self.assertEqual(chosen.qemu_args(),
-                         ["-accel", "tcg", "-cpu", accel.TCG_CPU])
+                         ["-accel", "tcg,thread=multi", "-cpu", accel.TCG_CPU])
         self.assertEqual(self.calls(), [])
+
+    def test_tcg_of_a_qemu_that_runs_stale_code_is_round_robin(self):
+        self.fake("second_boots")
+        (self.bin / "version").write_text("7.2.22 (Debian 1:7.2+dfsg-7)")
+        chosen, _, out = self.choose("tcg")
+        self.assertEqual(chosen.qemu_args(),
+                         ["-accel", "tcg,thread=single", "-cpu",
+                          accel.TCG_CPU])
+        self.assertIn("QEMU 7.2.22 is older than 9.0.2", chosen.reason)
+        self.assertIn("thread=single", out)
+
+    def test_kvm_has_no_tcg_thread(self):
+        self.fake("second_boots")
+        chosen, _, _ = self.choose()
+        self.assertEqual(chosen.qemu_args(),
+                         ["-accel", "kvm", "-cpu", "host,-arch-capabilities"])
 
     def test_environment_variable_overrides(self):
         self.fake("second_boots")
@@ -323,3 +340,28 @@ class GuestCommand(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TcgThread(unittest.TestCase):
+    """Which QEMU versions get round-robin TCG."""
+
+    def thread(self, line):
+        return accel.tcg_thread(line)[0]
+
+    def test_versions_before_the_fix_are_single(self):
+        for v in ("7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)", "8.1.0",
+                  "9.0.1", "9.0"):
+            with self.subTest(v):
+                self.assertEqual(
+                    self.thread(f"QEMU emulator version {v}"), "single")
+
+    def test_versions_with_the_fix_are_multi(self):
+        for v in ("9.0.2", "9.1.0", "10.0.3 (Debian 1:10.0.3+ds-1)"):
+            with self.subTest(v):
+                self.assertEqual(
+                    self.thread(f"QEMU emulator version {v}"), "multi")
+
+    def test_an_unparsed_version_is_single(self):
+        thread, why = accel.tcg_thread("qemu, some build")
+        self.assertEqual(thread, "single")
+        self.assertIn("an unparsed version", why)

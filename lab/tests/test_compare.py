@@ -736,6 +736,14 @@ class Accelerators(unittest.TestCase):
         self.assertIn("accelerator KVM (-cpu host)", md)
         self.assertIn("accelerator TCG (-cpu qemu64)", md)
 
+    def test_the_header_names_tcgs_threading(self):
+        a = _under(report(P50, FAULTS_PRISTINE), "tcg")
+        b = _under(report(P50, FAULTS_PATCHED, variant="patched"), "tcg")
+        for rep in (a, b):
+            rep["context"]["extra"]["tcg_thread"] = "single"
+        md = compare.to_markdown(compare.compare(a, b))
+        self.assertIn("accelerator TCG (-cpu qemu64, thread=single)", md)
+
     def test_same_accelerator_compares(self):
         a = _under(report(P50, FAULTS_PRISTINE), "tcg")
         b = _under(report(P50, FAULTS_PATCHED, variant="patched"), "tcg")

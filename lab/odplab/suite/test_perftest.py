@@ -70,8 +70,10 @@ def test_context_names_the_accelerator(odplab, variant):
     job, report = report_of(odplab, variant)
     vm_record = json.loads((job.out / "vm.json").read_text())
     extra = report["context"]["extra"]
-    assert (extra.get("accelerator"), extra.get("qemu_cpu")) == (
-        vm_record["accelerator"], vm_record["qemu_cpu"])
+    assert (extra.get("accelerator"), extra.get("qemu_cpu"),
+            extra.get("tcg_thread", "")) == (
+        vm_record["accelerator"], vm_record["qemu_cpu"],
+        vm_record["tcg_thread"])
 
 
 def test_context_names_the_labs_rdma_core(odplab, variant):
