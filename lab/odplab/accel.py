@@ -28,7 +28,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .common import LabError, cache_dir, file_lock, info, step
@@ -83,8 +83,9 @@ TCG_CPU = "qemu64"
 # static key changes; a block that kept the int3 traps on every vCPU
 # after the rewrite ended, and the kernel dies ("Oops: int3" with the
 # finished instruction in memory, seen under QEMU 7.2 on 2026-12-06).
-# Round-robin TCG runs every vCPU on one host thread, so a translation
-# never overlaps another vCPU's store.
+# Round-robin TCG (thread=single) avoids the race but measures QEMU's
+# scheduling: a READ's p50 went from about 2 ms to 90 ms in the guest.
+# So the lab needs a QEMU with the fix (deps.ensure_qemu installs one).
 MTTCG_SAFE_FROM = (9, 0, 2)
 # What the console shows when /bin/true ran as init and exited 0.
 PROBE_MARK = "Attempted to kill init! exitcode=0x00000000"
@@ -95,15 +96,12 @@ class Accel:
     name: str       # "kvm" or "tcg"
     cpu: str        # QEMU's -cpu value
     reason: str     # why this one, in one line
-    thread: str = ""  # TCG only: "single" (round-robin) or "multi"
 
     def qemu_args(self):
-        accel = self.name + (f",thread={self.thread}" if self.thread else "")
-        return ["-accel", accel, "-cpu", self.cpu]
+        return ["-accel", self.name, "-cpu", self.cpu]
 
     def label(self):
-        thread = f", thread={self.thread}" if self.thread else ""
-        return f"{self.name.upper()} (-cpu {self.cpu}{thread})"
+        return f"{self.name.upper()} (-cpu {self.cpu})"
 
 
 def version_numbers(version_line):
@@ -114,17 +112,26 @@ def version_numbers(version_line):
     return tuple(int(n or 0) for n in match.groups())
 
 
-def tcg_thread(version_line):
-    """(thread, why): how TCG must run its vCPUs under this QEMU."""
+def tcg_safe(version_line):
+    """Whether this QEMU's multi-threaded TCG runs rewritten code rightly
+    (see MTTCG_SAFE_FROM)."""
     numbers = version_numbers(version_line)
-    if numbers is not None and numbers >= MTTCG_SAFE_FROM:
-        return "multi", "one host thread per vCPU"
-    found = ("an unparsed version" if numbers is None
-             else "QEMU " + ".".join(map(str, numbers)))
+    return numbers is not None and numbers >= MTTCG_SAFE_FROM
+
+
+def require_safe_tcg(version_line):
+    """Raises LabError, naming the fix, when TCG would run under a QEMU
+    whose multi-threaded TCG can run stale kernel text."""
+    if tcg_safe(version_line):
+        return
     safe = ".".join(map(str, MTTCG_SAFE_FROM))
-    return "single", (f"vCPUs in turn on one host thread: {found} is older "
-                      f"than {safe}, whose multi-threaded TCG can run "
-                      "kernel text after another vCPU rewrote it")
+    raise LabError(
+        f"TCG under this QEMU ({version_line}) can run kernel text that "
+        "another vCPU has already rewritten, and the guest then dies of "
+        "'Oops: int3' (multi-threaded TCG before QEMU "
+        f"{safe}; fixed by QEMU commits deba78709ae8 and 3b279f73fa37). "
+        f"Install QEMU {safe} or newer: ./odplab setup (as root) installs "
+        "qemu-system-x86 from this Debian release's backports")
 
 
 def requested(value=None):
@@ -398,9 +405,7 @@ def choose(bzimage):
     if _STATE["chosen"] is None:
         found = _decide(Path(bzimage), requested(_STATE["request"]))
         if found.name == "tcg":
-            thread, why = tcg_thread(qemu_version())
-            found = replace(found, thread=thread,
-                            reason=f"{found.reason}; {why}")
+            require_safe_tcg(qemu_version())
         _STATE["chosen"] = found
         step(summary())
     return _STATE["chosen"]

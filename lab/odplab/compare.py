@@ -847,8 +847,8 @@ def _accel_text(ctx):
     if not name:
         return "not recorded"
     details = [f"-cpu {extra['qemu_cpu']}"] if extra.get("qemu_cpu") else []
-    if extra.get("tcg_thread"):
-        details.append(f"thread={extra['tcg_thread']}")
+    if extra.get("qemu_version"):
+        details.append(f"QEMU {extra['qemu_version']}")
     return name.upper() + (f" ({', '.join(details)})" if details else "")
 
 

@@ -4,8 +4,10 @@
 
 import os
 import subprocess
+from pathlib import Path
 
-from .common import LabError, info, is_root, step
+from . import accel, source
+from .common import LabError, cache_dir, info, is_root, run, step
 
 # Kernel build, VM, C++ build, RDMA userspace used inside the guest.
 PACKAGES = [
@@ -49,6 +51,11 @@ def missing_packages(packages=None):
 
 
 def ensure_packages():
+    _install_missing()
+    ensure_qemu()
+
+
+def _install_missing():
     missing = missing_packages()
     if not missing:
         return
@@ -70,3 +77,53 @@ def ensure_packages():
         raise LabError("apt-get install finished but these are still "
                        "missing: " + " ".join(still))
     info("packages installed")
+
+
+def os_codename(os_release=Path("/etc/os-release")):
+    """The Debian release's code name (bookworm), or None."""
+    try:
+        for line in os_release.read_text().splitlines():
+            if line.startswith("VERSION_CODENAME="):
+                return line.split("=", 1)[1].strip().strip('"') or None
+    except OSError:
+        pass
+    return None
+
+
+def ensure_qemu():
+    """A QEMU whose multi-threaded TCG runs rewritten kernel text rightly
+    (accel.MTTCG_SAFE_FROM): Debian 12's 7.2 is older, so qemu-system-x86
+    comes from the release's backports (10.0 in bookworm-backports),
+    through a private sources list."""
+    line = accel.qemu_version()
+    if accel.tcg_safe(line):
+        return
+    codename = os_codename()
+    safe = ".".join(map(str, accel.MTTCG_SAFE_FROM))
+    if codename is None:
+        raise LabError(f"{line} is older than {safe} and /etc/os-release "
+                       "names no Debian release to take a newer one from: "
+                       f"install qemu-system-x86 {safe} or newer")
+    backports = f"{codename}-backports"
+    if not is_root():
+        raise LabError(
+            f"{line} is older than {safe} (its multi-threaded TCG can run "
+            f"stale kernel text). As root: add {backports} to apt's sources "
+            f"and apt-get install -t {backports} qemu-system-x86, or run "
+            "./odplab setup as root")
+    opts = source.private_apt(cache_dir(), (codename, f"{codename}-updates",
+                                            backports))
+    step(f"installing qemu-system-x86 from {backports}: {line} is older "
+         f"than {safe}, whose multi-threaded TCG can run stale kernel text")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", *opts, "-q", "update"], env=env,
+        what=f"apt-get update of {backports} (private sources list)")
+    run(["apt-get", *opts, "install", "-y", "-q", "--no-install-recommends",
+         f"qemu-system-x86/{backports}"], env=env,
+        what=f"apt-get install qemu-system-x86/{backports}")
+    accel.qemu_version.cache_clear()
+    line = accel.qemu_version()
+    if not accel.tcg_safe(line):
+        raise LabError(f"qemu-system-x86 from {backports} is {line}, still "
+                       f"older than {safe}: install a newer QEMU by hand")
+    info(f"QEMU now: {line}")

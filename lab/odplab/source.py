@@ -71,17 +71,20 @@ def mirror():
     return DEFAULT_MIRROR
 
 
-def _private_apt(cache):
-    """apt-get options that use a private sources list and state: the
-    system's apt configuration is never touched."""
+def private_apt(cache, suites=(DEBIAN_SUITE,)):
+    """apt-get options that use a private sources list (the mirror's
+    suites) and private lists: the system's apt configuration is never
+    touched. A different set of suites gets its own lists."""
     apt = cache / "apt"
+    if tuple(suites) != (DEBIAN_SUITE,):
+        apt = apt / "-".join(suites)
     (apt / "lists" / "partial").mkdir(parents=True, exist_ok=True)
     (apt / "archives" / "partial").mkdir(parents=True, exist_ok=True)
     src = apt / "ibodp.sources"
     src.write_text(
         "Types: deb\n"
         f"URIs: {mirror()}\n"
-        f"Suites: {DEBIAN_SUITE}\n"
+        f"Suites: {' '.join(suites)}\n"
         "Components: main\n"
         "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
     return ["-o", f"Dir::Etc::SourceList={src}",
@@ -100,7 +103,7 @@ def _download_deb(cache):
     if deb.exists() and sha256_file(deb) == DEBIAN_SHA256:
         return deb
     require_free_space(downloads, 400 << 20, "the kernel source package")
-    opts = _private_apt(cache)
+    opts = private_apt(cache)
     step(f"fetching {DEBIAN_PACKAGE}={DEBIAN_VERSION} from {DEBIAN_SUITE} "
          "(167 MB)")
     run(["apt-get", *opts, "-q", "update"],

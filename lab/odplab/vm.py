@@ -127,8 +127,9 @@ def guest_context_env(chosen, kernel=None):
     its own). The kernel's HZ says what a latency of one tick means."""
     env = {"IBODP_CONTEXT_ACCELERATOR": chosen.name,
            "IBODP_CONTEXT_QEMU_CPU": chosen.cpu}
-    if chosen.thread:
-        env["IBODP_CONTEXT_TCG_THREAD"] = chosen.thread
+    numbers = accel.version_numbers(accel.qemu_version())
+    if numbers is not None:
+        env["IBODP_CONTEXT_QEMU_VERSION"] = ".".join(map(str, numbers))
     hz = kernel.hz if kernel is not None else None
     if hz:
         env["IBODP_CONTEXT_KERNEL_HZ"] = str(hz)
@@ -142,7 +143,6 @@ def _write_vm_record(out_dir, kernel, variant, argv, chosen, cmd):
               "kernel_key": kernel.manifest.get("key"),
               "flavour": kernel.manifest.get("flavour"),
               "accelerator": chosen.name, "qemu_cpu": chosen.cpu,
-              "tcg_thread": chosen.thread,
               "accelerator_reason": chosen.reason,
               "qemu_version": accel.qemu_version(),
               "command": argv, "qemu_command": cmd}

@@ -28,7 +28,7 @@ INIT_FAILED = ("Kernel panic - not syncing: Attempted to kill init! "
 PROLOGUE = """#!/bin/sh
 here=$(dirname "$0")
 if [ "$1" = "--version" ]; then
-  v=$(cat "$here/version" 2>/dev/null || echo 7.2.0)
+  v=$(cat "$here/version" 2>/dev/null || echo 10.0.2)
   echo "QEMU emulator version $v (fake)"
   exit 0
 fi
@@ -182,7 +182,7 @@ class FakeQemu(unittest.TestCase):
         self.assertIn(MSR_ERROR, chosen.reason)
         self.assertIn("cached for this machine", out)
         self.assertEqual(len(self.calls()), n)
-        (self.bin / "version").write_text("8.2.0")  # QEMU upgraded
+        (self.bin / "version").write_text("10.1.0")  # QEMU upgraded
         self.choose()
         self.assertEqual(len(self.calls()), 2 * n)
 
@@ -238,24 +238,24 @@ class FakeQemu(unittest.TestCase):
 
     def test_tcg_asked_for_probes_nothing(self):
         self.fake("second_boots")
-        (self.bin / "version").write_text("9.1.0")
         chosen, _, _ = self.choose("tcg")
         self.assertEqual(chosen.qemu_args(),
-                         ["-accel", "tcg,thread=multi", "-cpu", accel.TCG_CPU])
+                         ["-accel", "tcg", "-cpu", accel.TCG_CPU])
         self.assertEqual(self.calls(), [])
 
-    def test_tcg_of_a_qemu_that_runs_stale_code_is_round_robin(self):
+    def test_tcg_under_a_qemu_that_runs_stale_code_is_refused(self):
         self.fake("second_boots")
         (self.bin / "version").write_text("7.2.22 (Debian 1:7.2+dfsg-7)")
-        chosen, _, out = self.choose("tcg")
-        self.assertEqual(chosen.qemu_args(),
-                         ["-accel", "tcg,thread=single", "-cpu",
-                          accel.TCG_CPU])
-        self.assertIn("QEMU 7.2.22 is older than 9.0.2", chosen.reason)
-        self.assertIn("thread=single", out)
+        with self.assertRaises(LabError) as e:
+            self.choose("tcg")
+        self.assertIn("version 7.2.22 (Debian 1:7.2+dfsg-7)",
+                      str(e.exception))
+        self.assertIn("Oops: int3", str(e.exception))
+        self.assertIn("./odplab setup", str(e.exception))
 
-    def test_kvm_has_no_tcg_thread(self):
+    def test_kvm_under_an_old_qemu_is_chosen(self):
         self.fake("second_boots")
+        (self.bin / "version").write_text("7.2.22")
         chosen, _, _ = self.choose()
         self.assertEqual(chosen.qemu_args(),
                          ["-accel", "kvm", "-cpu", "host,-arch-capabilities"])
@@ -342,26 +342,21 @@ if __name__ == "__main__":
     unittest.main()
 
 
-class TcgThread(unittest.TestCase):
-    """Which QEMU versions get round-robin TCG."""
+class TcgSafe(unittest.TestCase):
+    """Which QEMU versions' multi-threaded TCG the lab runs under."""
 
-    def thread(self, line):
-        return accel.tcg_thread(line)[0]
-
-    def test_versions_before_the_fix_are_single(self):
+    def test_versions_before_the_fix_are_not(self):
         for v in ("7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)", "8.1.0",
                   "9.0.1", "9.0"):
             with self.subTest(v):
-                self.assertEqual(
-                    self.thread(f"QEMU emulator version {v}"), "single")
+                self.assertFalse(
+                    accel.tcg_safe(f"QEMU emulator version {v}"))
 
-    def test_versions_with_the_fix_are_multi(self):
-        for v in ("9.0.2", "9.1.0", "10.0.3 (Debian 1:10.0.3+ds-1)"):
+    def test_versions_with_the_fix_are(self):
+        for v in ("9.0.2", "9.1.0", "10.0.2 (Debian 1:10.0.2+ds-2~bpo12+1)"):
             with self.subTest(v):
-                self.assertEqual(
-                    self.thread(f"QEMU emulator version {v}"), "multi")
+                self.assertTrue(
+                    accel.tcg_safe(f"QEMU emulator version {v}"))
 
-    def test_an_unparsed_version_is_single(self):
-        thread, why = accel.tcg_thread("qemu, some build")
-        self.assertEqual(thread, "single")
-        self.assertIn("an unparsed version", why)
+    def test_an_unparsed_version_is_not(self):
+        self.assertFalse(accel.tcg_safe("qemu, some build"))

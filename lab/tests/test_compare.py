@@ -736,13 +736,13 @@ class Accelerators(unittest.TestCase):
         self.assertIn("accelerator KVM (-cpu host)", md)
         self.assertIn("accelerator TCG (-cpu qemu64)", md)
 
-    def test_the_header_names_tcgs_threading(self):
+    def test_the_header_names_the_qemu_version(self):
         a = _under(report(P50, FAULTS_PRISTINE), "tcg")
         b = _under(report(P50, FAULTS_PATCHED, variant="patched"), "tcg")
         for rep in (a, b):
-            rep["context"]["extra"]["tcg_thread"] = "single"
+            rep["context"]["extra"]["qemu_version"] = "10.0.2"
         md = compare.to_markdown(compare.compare(a, b))
-        self.assertIn("accelerator TCG (-cpu qemu64, thread=single)", md)
+        self.assertIn("accelerator TCG (-cpu qemu64, QEMU 10.0.2)", md)
 
     def test_same_accelerator_compares(self):
         a = _under(report(P50, FAULTS_PRISTINE), "tcg")

@@ -8,7 +8,7 @@ import functools
 import json
 import subprocess
 
-from .. import compare, expect, guestjob, rdmauser
+from .. import accel, compare, expect, guestjob, rdmauser
 from ..userspace import KHUGEPAGED_ASLEEP, KHUGEPAGED_CONTEXT, PERFTEST
 
 PAGES = 16
@@ -70,10 +70,11 @@ def test_context_names_the_accelerator(odplab, variant):
     job, report = report_of(odplab, variant)
     vm_record = json.loads((job.out / "vm.json").read_text())
     extra = report["context"]["extra"]
-    assert (extra.get("accelerator"), extra.get("qemu_cpu"),
-            extra.get("tcg_thread", "")) == (
-        vm_record["accelerator"], vm_record["qemu_cpu"],
-        vm_record["tcg_thread"])
+    assert (extra.get("accelerator"), extra.get("qemu_cpu")) == (
+        vm_record["accelerator"], vm_record["qemu_cpu"])
+    numbers = accel.version_numbers(vm_record["qemu_version"])
+    assert extra.get("qemu_version") == ".".join(map(str, numbers)), (
+        extra.get("qemu_version"), vm_record["qemu_version"])
 
 
 def test_context_names_the_labs_rdma_core(odplab, variant):
