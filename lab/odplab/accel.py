@@ -84,7 +84,9 @@ TCG_CPU = "qemu64"
 # after the rewrite ended, and the kernel dies ("Oops: int3" with the
 # finished instruction in memory, seen under QEMU 7.2 on 2026-12-06).
 # Round-robin TCG (thread=single) avoids the race but measures QEMU's
-# scheduling: a READ's p50 went from about 2 ms to 90 ms in the guest.
+# scheduling: the patched KASAN guest's READ p50 went from 25 ms to 95 ms
+# (mean of the repetitions' p50s, no event) and its perftest from 579 s
+# to 1223 s.
 # So the lab needs a QEMU with the fix (deps.ensure_qemu installs one).
 MTTCG_SAFE_FROM = (9, 0, 2)
 # What the console shows when /bin/true ran as init and exited 0.

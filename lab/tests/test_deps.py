@@ -27,30 +27,23 @@ case "$*" in *" install "*) cat "$here/backports" > "$here/version" ;; esac
 
 class EnsureQemu(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        d = Path(self.tmp.name)
+        d = Path(self.enterContext(tempfile.TemporaryDirectory()))
+        self.root = d
         self.bin = d / "bin"
         self.bin.mkdir()
         for name, text in (("qemu-system-x86_64", QEMU), ("apt-get", APT_GET)):
             path = self.bin / name
             path.write_text(text)
             path.chmod(path.stat().st_mode | stat.S_IXUSR)
-        self.patches = [
-            mock.patch.dict(os.environ, {
-                "PATH": f"{self.bin}:{os.environ['PATH']}",
-                "IBODP_CACHE": str(d / "cache")}),
-            mock.patch.object(deps, "is_root", return_value=True),
-            mock.patch.object(deps, "os_codename", return_value="bookworm"),
-        ]
-        for p in self.patches:
-            p.start()
+        self.enterContext(mock.patch.dict(os.environ, {
+            "PATH": f"{self.bin}:{os.environ['PATH']}",
+            "IBODP_CACHE": str(d / "cache")}))
+        self.enterContext(mock.patch.object(deps, "is_root",
+                                            return_value=True))
+        self.enterContext(mock.patch.object(deps, "os_codename",
+                                            return_value="bookworm"))
         accel.reset()
-
-    def tearDown(self):
-        for p in reversed(self.patches):
-            p.stop()
-        accel.reset()
-        self.tmp.cleanup()
+        self.addCleanup(accel.reset)
 
     def versions(self, installed, backports):
         (self.bin / "version").write_text(installed)
@@ -74,7 +67,7 @@ class EnsureQemu(unittest.TestCase):
         self.assertTrue(install.endswith(
             "install -y -q --no-install-recommends "
             "qemu-system-x86/bookworm-backports"), install)
-        sources = next((Path(self.tmp.name) / "cache" / "apt").glob(
+        sources = next((self.root / "cache" / "apt").glob(
             "*/ibodp.sources")).read_text()
         self.assertIn("Suites: bookworm bookworm-updates bookworm-backports",
                       sources)
