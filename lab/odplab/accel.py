@@ -89,6 +89,7 @@ TCG_CPU = "qemu64"
 # to 1223 s.
 # So the lab needs a QEMU with the fix (deps.ensure_qemu installs one).
 MTTCG_SAFE_FROM = (9, 0, 2)
+MTTCG_SAFE_TEXT = ".".join(map(str, MTTCG_SAFE_FROM))
 # What the console shows when /bin/true ran as init and exited 0.
 PROBE_MARK = "Attempted to kill init! exitcode=0x00000000"
 
@@ -114,6 +115,12 @@ def version_numbers(version_line):
     return tuple(int(n or 0) for n in match.groups())
 
 
+def release(version_line):
+    """QEMU's release as major.minor.micro ("10.0.2"), or None."""
+    numbers = version_numbers(version_line)
+    return None if numbers is None else ".".join(map(str, numbers))
+
+
 def tcg_safe(version_line):
     """Whether this QEMU's multi-threaded TCG runs rewritten code rightly
     (see MTTCG_SAFE_FROM)."""
@@ -126,7 +133,7 @@ def require_safe_tcg(version_line):
     whose multi-threaded TCG can run stale kernel text."""
     if tcg_safe(version_line):
         return
-    safe = ".".join(map(str, MTTCG_SAFE_FROM))
+    safe = MTTCG_SAFE_TEXT
     raise LabError(
         f"TCG under this QEMU ({version_line}) can run kernel text that "
         "another vCPU has already rewritten, and the guest then dies of "

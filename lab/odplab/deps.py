@@ -99,7 +99,7 @@ def ensure_qemu():
     if accel.tcg_safe(line):
         return
     codename = os_codename()
-    safe = ".".join(map(str, accel.MTTCG_SAFE_FROM))
+    safe = accel.MTTCG_SAFE_TEXT
     if codename is None:
         raise LabError(f"{line} is older than {safe} and /etc/os-release "
                        "names no Debian release to take a newer one from: "

@@ -74,10 +74,8 @@ def mirror():
 def private_apt(cache, suites=(DEBIAN_SUITE,)):
     """apt-get options that use a private sources list (the mirror's
     suites) and private lists: the system's apt configuration is never
-    touched. A different set of suites gets its own lists."""
-    apt = cache / "apt"
-    if tuple(suites) != (DEBIAN_SUITE,):
-        apt = apt / "-".join(suites)
+    touched. Each set of suites has its own lists."""
+    apt = cache / "apt" / "-".join(suites)
     (apt / "lists" / "partial").mkdir(parents=True, exist_ok=True)
     (apt / "archives" / "partial").mkdir(parents=True, exist_ok=True)
     src = apt / "ibodp.sources"

@@ -127,9 +127,9 @@ def guest_context_env(chosen, kernel=None):
     its own). The kernel's HZ says what a latency of one tick means."""
     env = {"IBODP_CONTEXT_ACCELERATOR": chosen.name,
            "IBODP_CONTEXT_QEMU_CPU": chosen.cpu}
-    numbers = accel.version_numbers(accel.qemu_version())
-    if numbers is not None:
-        env["IBODP_CONTEXT_QEMU_VERSION"] = ".".join(map(str, numbers))
+    qemu = accel.release(accel.qemu_version())
+    if qemu is not None:
+        env["IBODP_CONTEXT_QEMU_VERSION"] = qemu
     hz = kernel.hz if kernel is not None else None
     if hz:
         env["IBODP_CONTEXT_KERNEL_HZ"] = str(hz)

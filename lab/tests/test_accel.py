@@ -360,3 +360,10 @@ class TcgSafe(unittest.TestCase):
 
     def test_an_unparsed_version_is_not(self):
         self.assertFalse(accel.tcg_safe("qemu, some build"))
+
+    def test_release_is_major_minor_micro(self):
+        self.assertEqual(accel.release(
+            "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2~bpo12+1)"),
+            "10.0.2")
+        self.assertEqual(accel.release("QEMU emulator version 9.0"), "9.0.0")
+        self.assertIsNone(accel.release("qemu, some build"))
