@@ -5,9 +5,12 @@
 # The two guests of `odplab vm run --nodes 2` talk RDMA over their link:
 # rdma_cm resolves the peer's IPv6 link-local address and connects rxe0 to
 # rxe0 (rping, from the lab's rdma-core), then ib_read_lat --odp runs with
-# its server in node 0 and its client in node 1, connected through rdma_cm
-# (-R). Node 0 serves, node 1 connects; node 1 retries while node 0's
-# server is not up yet. Writes $IBODP_OUT/smoke.json: what ran and how it
+# its server in node 0 and its client in node 1, exchanging its QP's
+# attributes over its TCP connection to the peer's link-local address
+# (--ipv6-addr) and addressing the QP by rxe's GID 0, as reflat.py runs the
+# reference tools (not -R: perftest 25.01's -R client can crash when it
+# beats its server's second rdma_listen; reflat.remote_command). Node 0
+# serves, node 1 connects; node 1 retries while node 0's server is not up. Writes $IBODP_OUT/smoke.json: what ran and how it
 # ended.
 #   usage: nodes-smoke.sh ITERATIONS
 set -u
@@ -30,13 +33,13 @@ retry() {
 if [ "$IBODP_NODE" = 0 ]; then
 	rping -s -a :: -C 5 -v
 	rping_rc=$?
-	ib_read_lat --odp -R --ipv6-addr -d rxe0 -n "$iters" -F
+	ib_read_lat --odp --ipv6-addr -x 0 -d rxe0 -n "$iters" -F
 	lat_rc=$?
 else
 	retry rping -c -a "$peer" -C 5 -v
 	rping_rc=$?
 	# ib_read_lat's server comes up after rping's ended.
-	retry ib_read_lat --odp -R --ipv6-addr -d rxe0 -n "$iters" -F "$peer"
+	retry ib_read_lat --odp --ipv6-addr -x 0 -d rxe0 -n "$iters" -F "$peer"
 	lat_rc=$?
 fi
 # The link's addresses as iproute2 reports them (ip -json).

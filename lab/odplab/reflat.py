@@ -8,7 +8,7 @@ This file runs in the guest as a script (python3 reflat.py ...; it imports
 nothing from odplab) and is imported on the host to read what it wrote.
 Each round runs the reference tool (server and client in one guest, over
 loopback TCP for the connection set-up; or, with --role, this node's end
-of two, connected through rdma_cm) and then, with --perftest, ibodp's
+of two, exchanging over the tools' TCP connection) and then, with --perftest, ibodp's
 perftest on the same operation, size and iteration count, so that the two
 are measured seconds apart on the same kernel. The first round is a
 declared warm-up (TCG translates the code paths on first use): it is kept
@@ -129,34 +129,69 @@ def run_tool(tool, device, size, iterations, port, timeout, cpus=None):
             server.wait()
 
 
+def _output(proc_or_timeout):
+    """stdout + stderr of a finished run or of one subprocess.run killed at
+    its timeout (whose TimeoutExpired keeps what it had read, as bytes)."""
+    parts = (proc_or_timeout.stdout, proc_or_timeout.stderr)
+    return "".join(p.decode(errors="replace") if isinstance(p, bytes)
+                   else p or "" for p in parts)
+
+
+# The command of one end across two nodes. The tools exchange their QP's
+# attributes over their own TCP connection (--ipv6-addr: to the peer's
+# link-local address) and address the QP by GID 0 (-x 0: rxe's link-local
+# GID), not through rdma_cm (-R): perftest 25.01's -R client sends the test
+# QP's connect request as soon as the exchange ends, so it can beat the
+# server's second rdma_listen(); the REJECT then sends it into a retry loop
+# that reads the cm ids it has just freed (rdma_cm_client_connection() after
+# rdma_cm_destroy_cma()), and it segfaults in rdma_resolve_addr() while its
+# server waits for a connection that never comes. The TCP exchange has no
+# second rendezvous: a client whose server is not up yet exits 1, and a
+# server whose client dies reads EOF. Reproducer:
+# results/exp/race/race.sh (README, "Two nodes").
+def remote_command(tool, device, size, iterations, port):
+    return [tool, "-d", device, "--ipv6-addr", "-x", "0", "--odp", "-F",
+            "-s", str(size), "-n", str(iterations), "-p", str(port)]
+
+
 def run_remote(tool, device, size, iterations, port, timeout, peer):
-    """One ib_*_lat run across two nodes (odplab run --nodes 2), connected
-    through rdma_cm over IPv6 (-R --ipv6-addr): with peer None this node
-    is the server and returns (None, its text); else it is the client,
-    which tries again while the peer's server is not up yet (each run has
-    its own port, so a try never reaches the last run's server), and
-    returns (row, client text)."""
-    cmd = [tool, "-d", device, "-R", "--ipv6-addr", "--odp", "-F", "-s",
-           str(size), "-n", str(iterations), "-p", str(port)]
+    """One ib_*_lat run across two nodes (odplab run --nodes 2): with peer
+    None this node is the server and returns (None, its text, 0); else it
+    is the client, which tries again while the peer's server is not up yet
+    (each run has its own port, so a try never reaches the last run's
+    server), and returns (row, client text, failed tries)."""
+    cmd = remote_command(tool, device, size, iterations, port)
     if peer is None:
-        proc = subprocess.run(cmd, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        text = proc.stdout + proc.stderr
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as e:
+            raise RefError(f"{' '.join(cmd)} (server) did not end in "
+                           f"{timeout:.0f} s; it printed:\n"
+                           f"{_output(e)[-2000:]}") from None
+        text = _output(proc)
         if proc.returncode != 0:
             raise RefError(f"{' '.join(cmd)} (server) exited with "
                            f"{proc.returncode}:\n{text[-2000:]}")
-        return None, text
+        return None, text, 0
     deadline = time.monotonic() + CONNECT_SECONDS
+    failed = 0
     while True:
-        proc = subprocess.run(cmd + [peer], capture_output=True, text=True,
-                              timeout=timeout, check=False)
-        text = proc.stdout + proc.stderr
+        try:
+            proc = subprocess.run(cmd + [peer], capture_output=True,
+                                  text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as e:
+            raise RefError(f"{' '.join(cmd)} {peer} did not end in "
+                           f"{timeout:.0f} s; it printed:\n"
+                           f"{_output(e)[-2000:]}") from None
+        text = _output(proc)
         if proc.returncode == 0:
-            return parse_lat_output(text), text
+            return parse_lat_output(text), text, failed
+        failed += 1
         if time.monotonic() > deadline:
             raise RefError(f"{' '.join(cmd)} {peer} exited with "
-                           f"{proc.returncode} for {CONNECT_SECONDS} s:\n"
-                           f"{text[-2000:]}")
+                           f"{proc.returncode} for {CONNECT_SECONDS} s "
+                           f"({failed} tries):\n{text[-2000:]}")
         time.sleep(1)
 
 
@@ -261,9 +296,12 @@ def guest_main(argv=None):
                 else:
                     run["server"] = ("in this node" if args.role == "server"
                                      else f"in the peer node {args.peer}")
-                    row, text = run_remote(
+                    row, text, failed = run_remote(
                         tool, args.device, args.size, args.iterations, port,
                         args.timeout, args.peer or None)
+                    if args.peer:
+                        # Tries that found no server yet (exit 1).
+                        run["failed_tries"] = failed
                 if row is not None:
                     run["reference"] = row
                 with open(os.path.join(args.out, f"{tool}-{rnd}.txt"), "w",

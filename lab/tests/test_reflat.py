@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """Reading perftest's ib_*_lat output and pairing it with ibodp's."""
 
+import os
+import tempfile
 import unittest
+from unittest import mock
 
-from odplab import compare
+from odplab import compare, reflat
 from odplab.reflat import RefError, agreement, floors, parse_lat_output
 
 # The shape perftest 4.5's ib_read_lat prints (tabs and spaces as it does).
@@ -136,3 +139,59 @@ class TickBound(unittest.TestCase):
         rows = compare.reference_rows({"A": ref({"ib_write_lat": 4003.0},
                                                 hz=""), "B": None})
         self.assertEqual(rows[0][-1], "yes")
+
+
+class RunRemote(unittest.TestCase):
+    """One end of an ib_*_lat run across two nodes, against a fake tool in
+    PATH that fails its first tries as a client whose server is not up yet
+    does, or never ends."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        self.tries = os.path.join(self.dir.name, "tries")
+        self.args = os.path.join(self.dir.name, "args")
+        tool = os.path.join(self.dir.name, "ib_read_lat")
+        with open(tool, "w", encoding="ascii") as f:
+            f.write(f"""#!/bin/sh
+echo "$@" > {self.args}
+n=$(cat {self.tries} 2>/dev/null || echo 0)
+echo $((n + 1)) > {self.tries}
+case "$FAKE" in
+hang) echo "waiting for client"; exec sleep 30 ;;
+esac
+if [ "$n" -lt "${{FAIL:-0}}" ]; then
+  echo "Couldn't connect to peer"; exit 1
+fi
+printf '%s' "$ROW"
+""")
+        os.chmod(tool, 0o755)
+        env = {"PATH": self.dir.name + os.pathsep + os.environ["PATH"],
+               "ROW": LAT_OUTPUT, "FAIL": "0", "FAKE": ""}
+        patcher = mock.patch.dict(os.environ, env)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        sleep = mock.patch.object(reflat.time, "sleep")
+        sleep.start()
+        self.addCleanup(sleep.stop)
+
+    def test_the_tools_exchange_over_tcp_not_rdma_cm(self):
+        cmd = reflat.remote_command("ib_read_lat", "rxe0", 2, 100, 18520)
+        self.assertNotIn("-R", cmd)
+        self.assertEqual(cmd[cmd.index("-x") + 1], "0")
+        self.assertIn("--ipv6-addr", cmd)
+
+    def test_a_client_counts_the_tries_that_found_no_server(self):
+        os.environ["FAIL"] = "2"
+        row, _, failed = reflat.run_remote("ib_read_lat", "rxe0", 2, 100,
+                                           18520, 10, "fe80::1%eth0")
+        self.assertEqual(failed, 2)
+        self.assertEqual(row["iterations"], 3000)
+        with open(self.args, encoding="ascii") as f:
+            self.assertTrue(f.read().strip().endswith("-p 18520 fe80::1%eth0"))
+
+    def test_a_server_that_does_not_end_names_what_it_printed(self):
+        os.environ["FAKE"] = "hang"
+        with self.assertRaisesRegex(RefError, "(?s)did not end in 1 s.*"
+                                    "waiting for client"):
+            reflat.run_remote("ib_read_lat", "rxe0", 2, 100, 18520, 1, None)
