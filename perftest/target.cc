@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "background.h"
 #include "ibodp/error.h"
@@ -114,18 +115,18 @@ bool TargetMr::PrepareBackground() {
   return background_->Prepare(Target());
 }
 
-void TargetMr::StartBackground() {
+Background& TargetMr::Prepared(std::string_view step) {
   if (!background_) {
-    throw ibodp::Error("start of the background before its prepare");
+    throw ibodp::Error(std::string(step) +
+                       " of the background before its prepare");
   }
-  background_->Start(Target());
+  return *background_;
 }
 
+void TargetMr::StartBackground() { Prepared("start").Start(Target()); }
+
 void TargetMr::StopBackground() {
-  if (!background_) {
-    throw ibodp::Error("stop of the background before its prepare");
-  }
-  background_->Stop();
+  Prepared("stop").Stop();
   background_.reset();
 }
 

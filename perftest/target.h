@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "background.h"
 #include "ibodp/events.h"
@@ -55,6 +56,10 @@ class TargetMr {
   void StopBackground();
 
  private:
+  // The window's background; throws ibodp::Error naming `step` ("start")
+  // when PrepareBackground() has not made one.
+  Background& Prepared(std::string_view step);
+
   uint64_t size_ = 0;
   std::chrono::nanoseconds registration_time_{0};
   // Declared in creation order: the MR goes before its mapping and file.
