@@ -10,8 +10,8 @@
 # (--ipv6-addr) and addressing the QP by rxe's GID 0, as reflat.py runs the
 # reference tools (not -R: perftest 25.01's -R client can crash when it
 # beats its server's second rdma_listen; reflat.remote_command). Node 0
-# serves, node 1 connects; node 1 retries while node 0's server is not up. Writes $IBODP_OUT/smoke.json: what ran and how it
-# ended.
+# serves, node 1 connects; node 1 retries while node 0's server is not
+# up. Writes $IBODP_OUT/smoke.json: what ran and how it ended.
 #   usage: nodes-smoke.sh ITERATIONS
 set -u
 iters=${1:-200}
@@ -20,12 +20,14 @@ iters=${1:-200}
 peer=$IBODP_PEER
 
 # Runs CMD up to 60 times, a second apart, until it succeeds: the
-# server may still be booting.
+# server may still be booting. Returns CMD's last status.
 retry() {
 	n=0
-	until "$@"; do
+	while :; do
+		"$@" && return 0
+		rc=$?
 		n=$((n + 1))
-		[ $n -ge 60 ] && return 1
+		[ $n -ge 60 ] && return $rc
 		sleep 1
 	done
 }

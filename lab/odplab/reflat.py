@@ -8,11 +8,11 @@ This file runs in the guest as a script (python3 reflat.py ...; it imports
 nothing from odplab) and is imported on the host to read what it wrote.
 Each round runs the reference tool (server and client in one guest, over
 loopback TCP for the connection set-up; or, with --role, this node's end
-of two, exchanging over the tools' TCP connection) and then, with --perftest, ibodp's
-perftest on the same operation, size and iteration count, so that the two
-are measured seconds apart on the same kernel. The first round is a
-declared warm-up (TCG translates the code paths on first use): it is kept
-in the JSON, marked, and left out of the comparison.
+of two, over TCP to the peer's link-local address) and then, with
+--perftest, ibodp's perftest on the same operation, size and iteration
+count, so that the two are measured seconds apart on the same kernel. The
+first round is a declared warm-up (TCG translates the code paths on first
+use): it is kept in the JSON, marked, and left out of the comparison.
 """
 
 import argparse
@@ -140,18 +140,39 @@ def _output(proc_or_timeout):
 # The command of one end across two nodes. The tools exchange their QP's
 # attributes over their own TCP connection (--ipv6-addr: to the peer's
 # link-local address) and address the QP by GID 0 (-x 0: rxe's link-local
-# GID), not through rdma_cm (-R): perftest 25.01's -R client sends the test
-# QP's connect request as soon as the exchange ends, so it can beat the
-# server's second rdma_listen(); the REJECT then sends it into a retry loop
-# that reads the cm ids it has just freed (rdma_cm_client_connection() after
-# rdma_cm_destroy_cma()), and it segfaults in rdma_resolve_addr() while its
-# server waits for a connection that never comes. The TCP exchange has no
-# second rendezvous: a client whose server is not up yet exits 1, and a
-# server whose client dies reads EOF. Reproducer:
-# results/exp/race/race.sh (README, "Two nodes").
+# GID), not through rdma_cm (-R). perftest 25.01's -R listens twice on the
+# server, for its exchange and then for the test QP, and nothing orders the
+# client's connect request for the test QP after the second rdma_listen().
+# A request that comes first is rejected, and the client's retry loop
+# (rdma_cm_client_connection()) reads the cm ids that rdma_cm_destroy_cma()
+# has just freed: it segfaults in rdma_resolve_addr() while its server
+# waits. The TCP exchange has one rendezvous, the server's accept(): a
+# client that finds no server exits 1 with "Couldn't connect to" and is
+# tried again. reflat's timeout stays the backstop for a server left
+# waiting (a client that never comes, a write_lat server polling its
+# buffer). Reproducer: lab/repro/perftest-rcm-race.sh (README, "perftest
+# across two nodes").
 def remote_command(tool, device, size, iterations, port):
     return [tool, "-d", device, "--ipv6-addr", "-x", "0", "--odp", "-F",
             "-s", str(size), "-n", str(iterations), "-p", str(port)]
+
+
+# What a client prints when no server listens on its port yet
+# (ethernet_client_connect()); it then exits 1.
+NO_SERVER = "Couldn't connect to"
+
+
+def _run(cmd, timeout, what):
+    """cmd's (exit status, output), stdout line-buffered so that a tool
+    killed at its timeout still leaves what it printed."""
+    try:
+        proc = subprocess.run(["stdbuf", "-oL", *cmd], capture_output=True,
+                              text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        raise RefError(f"{' '.join(cmd)} ({what}) did not end in "
+                       f"{timeout:.0f} s; it printed:\n"
+                       f"{_output(e)[-2000:]}") from None
+    return proc.returncode, _output(proc)
 
 
 def run_remote(tool, device, size, iterations, port, timeout, peer):
@@ -159,39 +180,31 @@ def run_remote(tool, device, size, iterations, port, timeout, peer):
     None this node is the server and returns (None, its text, 0); else it
     is the client, which tries again while the peer's server is not up yet
     (each run has its own port, so a try never reaches the last run's
-    server), and returns (row, client text, failed tries)."""
+    server), and returns (row, client text, tries that found no server).
+    Any other failure ends the run at once, with that try's output."""
     cmd = remote_command(tool, device, size, iterations, port)
     if peer is None:
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as e:
-            raise RefError(f"{' '.join(cmd)} (server) did not end in "
-                           f"{timeout:.0f} s; it printed:\n"
-                           f"{_output(e)[-2000:]}") from None
-        text = _output(proc)
-        if proc.returncode != 0:
+        rc, text = _run(cmd, timeout, "server")
+        if rc != 0:
             raise RefError(f"{' '.join(cmd)} (server) exited with "
-                           f"{proc.returncode}:\n{text[-2000:]}")
+                           f"{rc}:\n{text[-2000:]}")
         return None, text, 0
+    cmd.append(peer)
     deadline = time.monotonic() + CONNECT_SECONDS
-    failed = 0
+    no_server = 0
     while True:
-        try:
-            proc = subprocess.run(cmd + [peer], capture_output=True,
-                                  text=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired as e:
-            raise RefError(f"{' '.join(cmd)} {peer} did not end in "
-                           f"{timeout:.0f} s; it printed:\n"
-                           f"{_output(e)[-2000:]}") from None
-        text = _output(proc)
-        if proc.returncode == 0:
-            return parse_lat_output(text), text, failed
-        failed += 1
+        rc, text = _run(cmd, timeout, "client")
+        if rc == 0:
+            return parse_lat_output(text), text, no_server
+        if rc != 1 or NO_SERVER not in text:
+            raise RefError(f"{' '.join(cmd)} exited with {rc} after "
+                           f"{no_server} tries that found no server:\n"
+                           f"{text[-2000:]}")
+        no_server += 1
         if time.monotonic() > deadline:
-            raise RefError(f"{' '.join(cmd)} {peer} exited with "
-                           f"{proc.returncode} for {CONNECT_SECONDS} s "
-                           f"({failed} tries):\n{text[-2000:]}")
+            raise RefError(f"{' '.join(cmd)} found no server in "
+                           f"{CONNECT_SECONDS} s ({no_server} tries):\n"
+                           f"{text[-2000:]}")
         time.sleep(1)
 
 
@@ -300,7 +313,7 @@ def guest_main(argv=None):
                         tool, args.device, args.size, args.iterations, port,
                         args.timeout, args.peer or None)
                     if args.peer:
-                        # Tries that found no server yet (exit 1).
+                        # Tries that found no server yet.
                         run["failed_tries"] = failed
                 if row is not None:
                     run["reference"] = row

@@ -11,7 +11,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
+#include <time.h>
 
 struct rdma_cm_id;
 
@@ -30,7 +30,9 @@ int rdma_listen(struct rdma_cm_id *id, int backlog) {
   }
   if (++calls == env_or("LISTEN_CALL", 2)) {
     fprintf(stderr, "delay_listen: rdma_listen() call %d delayed\n", calls);
-    usleep((useconds_t)env_or("DELAY_US", 2000000));
+    const long us = env_or("DELAY_US", 2000000);
+    const struct timespec delay = {us / 1000000, (us % 1000000) * 1000};
+    nanosleep(&delay, NULL);
   }
   return real(id, backlog);
 }

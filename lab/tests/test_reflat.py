@@ -159,6 +159,7 @@ n=$(cat {self.tries} 2>/dev/null || echo 0)
 echo $((n + 1)) > {self.tries}
 case "$FAKE" in
 hang) echo "waiting for client"; exec sleep 30 ;;
+crash) echo "Unexpected CM event 8"; exit 17 ;;
 esac
 if [ "$n" -lt "${{FAIL:-0}}" ]; then
   echo "Couldn't connect to peer"; exit 1
@@ -189,6 +190,17 @@ printf '%s' "$ROW"
         self.assertEqual(row["iterations"], 3000)
         with open(self.args, encoding="ascii") as f:
             self.assertTrue(f.read().strip().endswith("-p 18520 fe80::1%eth0"))
+
+    def test_a_client_that_reached_its_server_and_failed_is_not_retried(self):
+        # Its server's one accept() is spent: later tries would only find
+        # no server and hide this try's output.
+        os.environ["FAKE"] = "crash"
+        with self.assertRaisesRegex(RefError, "(?s)exited with 17 after 0 "
+                                    "tries.*Unexpected CM event 8"):
+            reflat.run_remote("ib_read_lat", "rxe0", 2, 100, 18520, 10,
+                              "fe80::1%eth0")
+        with open(self.tries, encoding="ascii") as f:
+            self.assertEqual(f.read().strip(), "1")
 
     def test_a_server_that_does_not_end_names_what_it_printed(self):
         os.environ["FAKE"] = "hang"
