@@ -147,18 +147,20 @@ def _output(proc_or_timeout):
 # (rdma_cm_client_connection()) reads the cm ids that rdma_cm_destroy_cma()
 # has just freed: it segfaults in rdma_resolve_addr() while its server
 # waits. The TCP exchange has one rendezvous, the server's accept(): a
-# client that finds no server exits 1 with "Couldn't connect to" and is
+# client that cannot connect exits 1 with "Couldn't connect to" and is
 # tried again. reflat's timeout stays the backstop for a server left
-# waiting (a client that never comes, a write_lat server polling its
-# buffer). Reproducer: lab/repro/perftest-rcm-race.sh (README, "perftest
-# across two nodes").
+# waiting: a client that never comes, or one that dies once connected
+# (only ib_read_lat's server reads the socket while it waits; the
+# ib_write_lat and ib_send_lat servers poll their buffer or CQ).
+# Reproducer: lab/repro/perftest-rcm-race.sh (README, "perftest across two
+# nodes").
 def remote_command(tool, device, size, iterations, port):
     return [tool, "-d", device, "--ipv6-addr", "-x", "0", "--odp", "-F",
             "-s", str(size), "-n", str(iterations), "-p", str(port)]
 
 
-# What a client prints when no server listens on its port yet
-# (ethernet_client_connect()); it then exits 1.
+# What a client prints when its TCP connect fails, for want of a server
+# (not up yet) or of a route (ethernet_client_connect()); it then exits 1.
 NO_SERVER = "Couldn't connect to"
 
 
@@ -181,7 +183,8 @@ def run_remote(tool, device, size, iterations, port, timeout, peer):
     is the client, which tries again while the peer's server is not up yet
     (each run has its own port, so a try never reaches the last run's
     server), and returns (row, client text, tries that found no server).
-    Any other failure ends the run at once, with that try's output."""
+    Any other failure ends the run at once, with that try's output, rather
+    than be hidden behind later tries that find the server gone."""
     cmd = remote_command(tool, device, size, iterations, port)
     if peer is None:
         rc, text = _run(cmd, timeout, "server")

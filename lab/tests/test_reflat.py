@@ -159,7 +159,8 @@ n=$(cat {self.tries} 2>/dev/null || echo 0)
 echo $((n + 1)) > {self.tries}
 case "$FAKE" in
 hang) echo "waiting for client"; exec sleep 30 ;;
-crash) echo "Unexpected CM event 8"; exit 17 ;;
+crash) echo "Segmentation fault"; exit 139 ;;
+fail1) echo "Failed to exchange data between server and clients"; exit 1 ;;
 esac
 if [ "$n" -lt "${{FAIL:-0}}" ]; then
   echo "Couldn't connect to peer"; exit 1
@@ -191,16 +192,26 @@ printf '%s' "$ROW"
         with open(self.args, encoding="ascii") as f:
             self.assertTrue(f.read().strip().endswith("-p 18520 fe80::1%eth0"))
 
-    def test_a_client_that_reached_its_server_and_failed_is_not_retried(self):
-        # Its server's one accept() is spent: later tries would only find
-        # no server and hide this try's output.
-        os.environ["FAKE"] = "crash"
-        with self.assertRaisesRegex(RefError, "(?s)exited with 17 after 0 "
-                                    "tries.*Unexpected CM event 8"):
+    def assert_one_try(self, pattern):
+        with self.assertRaisesRegex(RefError, pattern):
             reflat.run_remote("ib_read_lat", "rxe0", 2, 100, 18520, 10,
                               "fe80::1%eth0")
         with open(self.tries, encoding="ascii") as f:
             self.assertEqual(f.read().strip(), "1")
+
+    # A client that reached its server and failed is not tried again: the
+    # server's one accept() is spent, and later tries would only find no
+    # server and hide this try's output.
+    def test_a_client_that_crashed_is_not_retried(self):
+        os.environ["FAKE"] = "crash"
+        self.assert_one_try("(?s)exited with 139 after 0 tries.*"
+                            "Segmentation fault")
+
+    def test_a_client_that_failed_with_1_after_connecting_is_not_retried(
+            self):
+        os.environ["FAKE"] = "fail1"
+        self.assert_one_try("(?s)exited with 1 after 0 tries.*"
+                            "Failed to exchange data")
 
     def test_a_server_that_does_not_end_names_what_it_printed(self):
         os.environ["FAKE"] = "hang"
