@@ -19,33 +19,23 @@ iters=${1:-200}
 : "${IBODP_PEER:?}" "${IBODP_OUT:?}"
 peer=$IBODP_PEER
 
-# Runs CMD up to 60 times, a second apart, while it fails: the server may
-# still be booting. Returns CMD's last status.
+# retry PATTERN CMD...: runs CMD up to 60 times, a second apart, while it
+# fails and its output holds PATTERN ("" matches any failure: the server
+# may still be booting). ib_read_lat's client is tried again only while it
+# cannot connect ("Couldn't connect to": no server yet); any other failure
+# is final, as its server's one accept() is spent. Prints every try's
+# output; returns the last try's status.
 retry() {
+	pattern=$1
+	shift
 	n=0
 	while :; do
-		"$@" && return 0
+		"$@" > "$IBODP_OUT/client.txt" 2>&1
 		rc=$?
+		cat "$IBODP_OUT/client.txt"
 		n=$((n + 1))
-		[ $n -ge 60 ] && return $rc
-		sleep 1
-	done
-}
-
-# Runs ib_read_lat's client (the arguments) again only while it cannot
-# connect ("Couldn't connect to": no server yet), up to 60 times; any
-# other failure is final, as its server's one accept() is spent. Prints
-# every try's output; returns the last try's status.
-lat_client() {
-	n=0
-	while :; do
-		"$@" > "$IBODP_OUT/lat-client.txt" 2>&1
-		rc=$?
-		cat "$IBODP_OUT/lat-client.txt"
-		n=$((n + 1))
-		[ "$rc" = 1 ] && [ $n -lt 60 ] &&
-			grep -q "Couldn't connect to" "$IBODP_OUT/lat-client.txt" ||
-			return $rc
+		[ "$rc" != 0 ] && [ $n -lt 60 ] && { [ -z "$pattern" ] ||
+			grep -q "$pattern" "$IBODP_OUT/client.txt"; } || return $rc
 		sleep 1
 	done
 }
@@ -56,11 +46,11 @@ if [ "$IBODP_NODE" = 0 ]; then
 	ib_read_lat --odp --ipv6-addr -x 0 -d rxe0 -n "$iters" -F
 	lat_rc=$?
 else
-	retry rping -c -a "$peer" -C 5 -v
+	retry "" rping -c -a "$peer" -C 5 -v
 	rping_rc=$?
 	# ib_read_lat's server comes up after rping's ended.
-	lat_client ib_read_lat --odp --ipv6-addr -x 0 -d rxe0 -n "$iters" -F \
-		"$peer"
+	retry "Couldn't connect to" ib_read_lat --odp --ipv6-addr -x 0 -d rxe0 \
+		-n "$iters" -F "$peer"
 	lat_rc=$?
 fi
 # The link's addresses as iproute2 reports them (ip -json).

@@ -147,11 +147,10 @@ class RunRemote(unittest.TestCase):
     does, or never ends."""
 
     def setUp(self):
-        self.dir = tempfile.TemporaryDirectory()
-        self.addCleanup(self.dir.cleanup)
-        self.tries = os.path.join(self.dir.name, "tries")
-        self.args = os.path.join(self.dir.name, "args")
-        tool = os.path.join(self.dir.name, "ib_read_lat")
+        d = self.enterContext(tempfile.TemporaryDirectory())
+        self.tries = os.path.join(d, "tries")
+        self.args = os.path.join(d, "args")
+        tool = os.path.join(d, "ib_read_lat")
         with open(tool, "w", encoding="ascii") as f:
             f.write(f"""#!/bin/sh
 echo "$@" > {self.args}
@@ -168,14 +167,10 @@ fi
 printf '%s' "$ROW"
 """)
         os.chmod(tool, 0o755)
-        env = {"PATH": self.dir.name + os.pathsep + os.environ["PATH"],
-               "ROW": LAT_OUTPUT, "FAIL": "0", "FAKE": ""}
-        patcher = mock.patch.dict(os.environ, env)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        sleep = mock.patch.object(reflat.time, "sleep")
-        sleep.start()
-        self.addCleanup(sleep.stop)
+        self.enterContext(mock.patch.dict(os.environ, {
+            "PATH": d + os.pathsep + os.environ["PATH"], "ROW": LAT_OUTPUT,
+            "FAIL": "0", "FAKE": ""}))
+        self.enterContext(mock.patch.object(reflat.time, "sleep"))
 
     def test_the_tools_exchange_over_tcp_not_rdma_cm(self):
         cmd = reflat.remote_command("ib_read_lat", "rxe0", 2, 100, 18520)
